@@ -1,0 +1,193 @@
+"""Coerce one column to its canonical kind, or raise a clear error.
+
+Each coercer takes the column, the table frame (to show offending rows) and
+returns a new Series; the input is never modified.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from segml.errors import SegmlDataError
+
+__all__ = ["coerce_column", "to_naive_utc"]
+
+# a clock time followed by a zone: "10:00Z", "10:00:00+01:00", "10:00 UTC"
+_TZ_SUFFIX = re.compile(
+    r"\d:\d{2}(?::\d{2}(?:\.\d*)?)?\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE
+)
+
+
+def coerce_column(
+    frame: pd.DataFrame,
+    column: str,
+    kind: str,
+    *,
+    table: str,
+    nullable: bool,
+    ts_format: str | None = None,
+) -> pd.Series:
+    """Return ``frame[column]`` coerced to ``kind`` (``id``, ``ts``, ``float``, ``str``)."""
+    series = frame[column]
+    if kind == "id":
+        out = _to_id(series)
+    elif kind == "str":
+        out = _to_str(series)
+    elif kind == "float":
+        out = _to_float(frame, column, table)
+    elif kind == "ts":
+        out = _to_ts(frame, column, table, ts_format)
+    else:  # pragma: no cover - specs are internal
+        raise ValueError(f"unknown column kind {kind!r}")
+    if not nullable:
+        missing = out.isna().to_numpy()
+        if missing.any():
+            raise SegmlDataError(
+                table,
+                column,
+                f"{int(missing.sum())} row(s) have no value; "
+                f"'{column}' is required in every row",
+                frame.loc[missing],
+            )
+    return out
+
+
+def _to_str(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.astype("str").where(series.notna())
+    return series.astype("str").where(series.notna())
+
+
+def _to_id(series: pd.Series) -> pd.Series:
+    """Ids become strings; integral floats (ids read with NaN) lose their '.0'."""
+    if pd.api.types.is_float_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        finite = np.isfinite(values)
+        if np.all(values[finite] == np.round(values[finite])):
+            as_int = pd.Series(values, index=series.index).astype("Int64")
+            return as_int.astype("str").where(series.notna())
+    return _to_str(series)
+
+
+def _to_float(frame: pd.DataFrame, column: str, table: str) -> pd.Series:
+    series = frame[column]
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("float64")
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype("float64")
+    out = pd.to_numeric(series, errors="coerce").astype("float64")
+    bad = (out.isna() & series.notna()).to_numpy()
+    if bad.any():
+        raise SegmlDataError(
+            table,
+            column,
+            f"{int(bad.sum())} value(s) are not numeric "
+            f"(e.g. {series[bad].iloc[0]!r})",
+            frame.loc[bad],
+        )
+    return out
+
+
+def _to_ts(
+    frame: pd.DataFrame, column: str, table: str, ts_format: str | None
+) -> pd.Series:
+    series = frame[column]
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return to_naive_utc(series)
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return series.astype("datetime64[us]")
+    present = series.notna().to_numpy()
+    if pd.api.types.is_numeric_dtype(dtype):
+        if ts_format is None:
+            raise SegmlDataError(
+                table,
+                column,
+                "holds numbers, not timestamps; pass ts_format= "
+                "(e.g. '%Y%m%d') to parse them",
+                frame.head(),
+            )
+        series = series.astype("Int64").astype("str").where(series.notna())
+    elif dtype == object and present.any():
+        _check_object_tz(frame, column, table, series[present])
+    aware = _string_tz_mask(series)
+    utc = bool(aware.any())
+    if utc:
+        naive = present & ~aware
+        if naive.any():
+            raise _mixed_tz_error(frame, column, table, aware, naive)
+    parsed = _parse(series, ts_format, utc)
+    bad = (parsed.isna().to_numpy()) & present
+    if bad.any():
+        hint = f" with format {ts_format!r}" if ts_format else ""
+        raise SegmlDataError(
+            table,
+            column,
+            f"{int(bad.sum())} value(s) cannot be parsed as timestamps{hint} "
+            f"(e.g. {series[bad].iloc[0]!r}); pass ts_format= to name the format",
+            frame.loc[bad],
+        )
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = to_naive_utc(parsed)
+    return parsed.astype("datetime64[us]")
+
+
+def _parse(series: pd.Series, ts_format: str | None, utc: bool) -> pd.Series:
+    if ts_format is not None:
+        return pd.to_datetime(series, format=ts_format, errors="coerce", utc=utc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(series, errors="coerce", utc=utc)
+    retry = (parsed.isna() & series.notna()).to_numpy()
+    if retry.any():
+        again = pd.to_datetime(series[retry], format="mixed", errors="coerce", utc=utc)
+        parsed = parsed.copy()
+        parsed[retry] = again
+    return parsed
+
+
+def _string_tz_mask(series: pd.Series) -> np.ndarray:
+    text = series.astype("str").str.strip()
+    return text.str.contains(_TZ_SUFFIX, na=False).to_numpy(dtype=bool)
+
+
+def _check_object_tz(
+    frame: pd.DataFrame, column: str, table: str, values: pd.Series
+) -> None:
+    tzinfo = values.map(lambda v: getattr(v, "tzinfo", "n/a"))
+    is_stamp = (tzinfo != "n/a").to_numpy()
+    aware = is_stamp & tzinfo.map(lambda t: t not in (None, "n/a")).to_numpy()
+    naive = is_stamp & ~aware
+    if aware.any() and naive.any():
+        full_aware = np.zeros(len(frame), dtype=bool)
+        full_naive = np.zeros(len(frame), dtype=bool)
+        positions = frame.index.get_indexer(values.index)
+        full_aware[positions[aware]] = True
+        full_naive[positions[naive]] = True
+        raise _mixed_tz_error(frame, column, table, full_aware, full_naive)
+
+
+def _mixed_tz_error(
+    frame: pd.DataFrame,
+    column: str,
+    table: str,
+    aware: np.ndarray,
+    naive: np.ndarray,
+) -> SegmlDataError:
+    rows = pd.concat([frame.loc[aware].head(2), frame.loc[naive].head(3)])
+    return SegmlDataError(
+        table,
+        column,
+        f"mixes time-zone-aware ({int(aware.sum())} rows) and naive "
+        f"({int(naive.sum())} rows) timestamps; make them all aware or all naive",
+        rows,
+    )
+
+
+def to_naive_utc(series: pd.Series) -> pd.Series:
+    """Convert a time-zone-aware Series to UTC and drop the zone."""
+    return series.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")

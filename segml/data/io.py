@@ -1,0 +1,105 @@
+"""Read canonical tables from DataFrames, CSV files or Parquet files and folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from segml.data.schema import SPECS, TableSpec
+from segml.data.validate import (
+    validate_customers,
+    validate_events,
+    validate_transactions,
+)
+from segml.errors import SegmlDataError
+
+__all__ = [
+    "Source",
+    "read_customers",
+    "read_events",
+    "read_raw",
+    "read_transactions",
+]
+
+Source = pd.DataFrame | str | os.PathLike
+
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".csv.zip", ".csv.bz2", ".tsv", ".txt", ".txt.gz")
+
+
+def read_raw(
+    source: Source,
+    table: str,
+    *,
+    columns: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read a table as it is stored, before validation.
+
+    Id columns are read as text so that leading zeros survive. A folder is read
+    as a Parquet dataset.
+    """
+    spec = SPECS[table]
+    if isinstance(source, pd.DataFrame):
+        return source
+    path = Path(source)
+    if not path.exists():
+        raise SegmlDataError(table, None, f"no such file or folder: {path}")
+    name = path.name.lower()
+    if path.is_dir() or name.endswith(_PARQUET):
+        return pd.read_parquet(path)
+    if name.endswith(_CSV):
+        sep = "\t" if ".tsv" in name else ","
+        return pd.read_csv(path, sep=sep, dtype=_text_columns(spec, columns))
+    raise SegmlDataError(
+        table,
+        None,
+        f"cannot tell the format of {path.name}; use .csv, .csv.gz, .tsv, "
+        ".parquet or a folder of Parquet files",
+    )
+
+
+def read_transactions(
+    source: Source,
+    *,
+    columns: Mapping[str, str] | None = None,
+    ts_format: str | None = None,
+) -> pd.DataFrame:
+    """Read and validate a transaction log from a DataFrame, CSV or Parquet path."""
+    raw = read_raw(source, "transactions", columns=columns)
+    return validate_transactions(raw, columns=columns, ts_format=ts_format)
+
+
+def read_customers(
+    source: Source,
+    *,
+    columns: Mapping[str, str] | None = None,
+    ts_format: str | None = None,
+) -> pd.DataFrame:
+    """Read and validate a customer table from a DataFrame, CSV or Parquet path."""
+    raw = read_raw(source, "customers", columns=columns)
+    return validate_customers(raw, columns=columns, ts_format=ts_format)
+
+
+def read_events(
+    source: Source,
+    *,
+    columns: Mapping[str, str] | None = None,
+    ts_format: str | None = None,
+) -> pd.DataFrame:
+    """Read and validate an event log from a DataFrame, CSV or Parquet path."""
+    raw = read_raw(source, "events", columns=columns)
+    return validate_events(raw, columns=columns, ts_format=ts_format)
+
+
+def _text_columns(
+    spec: TableSpec, columns: Mapping[str, str] | None
+) -> dict[str, str]:
+    mapping = dict(columns or {})
+    return {
+        mapping.get(name, name): "str"
+        for name, kind in spec.columns.items()
+        if kind in ("id", "str")
+    }

@@ -1,0 +1,84 @@
+"""The canonical tables of segml's data contract.
+
+Every table is described by a :class:`TableSpec`: its required and optional
+columns and the kind of each. Kinds decide how a column is coerced:
+
+``id``
+    Identifier, stored as the pandas string dtype; nulls are an error.
+``ts``
+    Timestamp, parsed to ``datetime64[us]`` (time-zone-aware values are
+    converted to UTC and stored naive); unparseable values are an error.
+``float``
+    Number, stored as ``float64``; non-numeric values are an error.
+``str``
+    Free text or a category code, stored as the pandas string dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["CUSTOMERS", "EVENTS", "SPECS", "TRANSACTIONS", "TableSpec"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Columns, kinds and keys of one canonical table."""
+
+    name: str
+    required: dict[str, str]
+    optional: dict[str, str] = field(default_factory=dict)
+    unique: tuple[str, ...] = ()
+    nullable: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """All known columns (required first) and their kinds."""
+        return {**self.required, **self.optional}
+
+
+TRANSACTIONS = TableSpec(
+    name="transactions",
+    required={"customer_id": "id", "ts": "ts", "amount": "float"},
+    optional={
+        "order_id": "str",
+        "quantity": "float",
+        "cost": "float",
+        "margin": "float",
+        "product_id": "str",
+        "category": "str",
+        "channel": "str",
+        "discount": "float",
+        "status": "str",
+    },
+    nullable=(
+        "order_id",
+        "quantity",
+        "cost",
+        "margin",
+        "product_id",
+        "category",
+        "channel",
+        "discount",
+        "status",
+    ),
+)
+
+CUSTOMERS = TableSpec(
+    name="customers",
+    required={"customer_id": "id"},
+    optional={"signup_ts": "ts"},
+    unique=("customer_id",),
+    nullable=("signup_ts",),
+)
+
+EVENTS = TableSpec(
+    name="events",
+    required={"customer_id": "id", "ts": "ts", "kind": "str"},
+    optional={"value": "float"},
+    nullable=("value",),
+)
+
+SPECS: dict[str, TableSpec] = {
+    spec.name: spec for spec in (TRANSACTIONS, CUSTOMERS, EVENTS)
+}

@@ -1,0 +1,222 @@
+"""Validate a user table against the data contract and return its canonical form."""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Mapping
+
+import pandas as pd
+
+from segml.data.coerce import coerce_column
+from segml.data.schema import CUSTOMERS, EVENTS, TRANSACTIONS, TableSpec
+from segml.errors import SegmlDataError
+
+__all__ = [
+    "DuplicateRowsWarning",
+    "validate_customers",
+    "validate_events",
+    "validate_table",
+    "validate_transactions",
+]
+
+
+class DuplicateRowsWarning(UserWarning):
+    """Exact duplicate order lines were dropped (a documented repair)."""
+
+
+def validate_table(
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    *,
+    columns: Mapping[str, str] | None = None,
+    ts_format: str | None = None,
+) -> pd.DataFrame:
+    """Map, coerce and check one table; return a new canonical frame.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The user's table. It is not modified.
+    spec : TableSpec
+        The canonical table it should become.
+    columns : mapping, optional
+        Canonical name -> the user's column name, e.g. ``{"ts": "InvoiceDate"}``.
+    ts_format : str, optional
+        ``strftime`` format of the timestamp columns; inferred when omitted.
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns first (required, then the optional ones present), then
+        any other columns unchanged, with a fresh ``RangeIndex``.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"table '{spec.name}': expected a pandas DataFrame, got {type(frame)!r}"
+        )
+    frame = _apply_mapping(frame, spec, columns or {})
+    if frame.empty:
+        raise SegmlDataError(
+            spec.name,
+            None,
+            "the table is empty (0 rows); it needs at least one row with "
+            f"columns {', '.join(spec.required)}",
+        )
+    _check_required(frame, spec)
+    frame = frame.reset_index(drop=True)
+    out = {}
+    for column, kind in spec.columns.items():
+        if column in frame.columns:
+            out[column] = coerce_column(
+                frame,
+                column,
+                kind,
+                table=spec.name,
+                nullable=column in spec.nullable,
+                ts_format=ts_format,
+            )
+    rest = [c for c in frame.columns if c not in out]
+    result = pd.concat([pd.DataFrame(out), frame[rest]], axis=1)
+    for key in spec.unique:
+        _check_unique(result, frame, spec.name, key)
+    return result
+
+
+def validate_transactions(
+    frame: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    ts_format: str | None = None,
+) -> pd.DataFrame:
+    """Validate a transaction log (one row per order line).
+
+    Negative amounts are returns or refunds and are kept. Exact duplicate rows
+    that share an ``order_id`` are dropped with a :class:`DuplicateRowsWarning`
+    that says how many.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"cust": [1, 2, 2], "date": ["2024-01-05", "2024-02-01",
+    ...                     "2024-02-03"], "amount": ["10.5", "3", "-3"]})
+    >>> validate_transactions(raw, columns={"customer_id": "cust", "ts": "date"})
+      customer_id         ts  amount
+    0           1 2024-01-05    10.5
+    1           2 2024-02-01     3.0
+    2           2 2024-02-03    -3.0
+    """
+    out = validate_table(frame, TRANSACTIONS, columns=columns, ts_format=ts_format)
+    if "order_id" in out.columns:
+        has_order = out["order_id"].notna()
+        dupes = out.duplicated(keep="first") & has_order
+        n = int(dupes.sum())
+        if n:
+            warnings.warn(
+                f"table 'transactions': dropped {n} exact duplicate order line(s) "
+                "(same order_id and identical values in every column)",
+                DuplicateRowsWarning,
+                stacklevel=2,
+            )
+            out = out.loc[~dupes.to_numpy()].reset_index(drop=True)
+    return out
+
+
+def validate_customers(
+    frame: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    ts_format: str | None = None,
+) -> pd.DataFrame:
+    """Validate a customer table: unique ids, optional ``signup_ts``, attributes.
+
+    Attribute columns are kept; text columns become the pandas string dtype and
+    categorical columns stay categorical.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": [7, 8], "region": ["north", "south"]})
+    >>> validate_customers(raw).dtypes.astype(str).to_dict()
+    {'customer_id': 'str', 'region': 'str'}
+    """
+    out = validate_table(frame, CUSTOMERS, columns=columns, ts_format=ts_format)
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].astype("str").where(out[column].notna())
+    return out
+
+
+def validate_events(
+    frame: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    ts_format: str | None = None,
+) -> pd.DataFrame:
+    """Validate an event log (complaints, tickets, NPS surveys, payments, visits)."""
+    return validate_table(frame, EVENTS, columns=columns, ts_format=ts_format)
+
+
+def _apply_mapping(
+    frame: pd.DataFrame, spec: TableSpec, columns: Mapping[str, str]
+) -> pd.DataFrame:
+    unknown = [c for c in columns if c not in spec.columns]
+    if unknown:
+        raise SegmlDataError(
+            spec.name,
+            unknown[0],
+            f"the column mapping names '{unknown[0]}', which is not a column of "
+            f"the canonical table; known columns: {', '.join(spec.columns)}",
+        )
+    absent = [user for user in columns.values() if user not in frame.columns]
+    if absent:
+        canonical = next(k for k, v in columns.items() if v == absent[0])
+        raise SegmlDataError(
+            spec.name,
+            absent[0],
+            f"the column mapping reads '{canonical}' from '{absent[0]}', but the "
+            f"table has no such column; it has: {_listing(frame)}"
+            + _suggest(absent[0], frame),
+        )
+    return frame.rename(columns={user: canon for canon, user in columns.items()})
+
+
+def _check_required(frame: pd.DataFrame, spec: TableSpec) -> None:
+    for column in spec.required:
+        if column not in frame.columns:
+            raise SegmlDataError(
+                spec.name,
+                column,
+                f"required column '{column}' is missing; the table has: "
+                f"{_listing(frame)}" + _suggest(column, frame)
+                + ". Map your own names with columns={'"
+                + column
+                + "': 'your_name'}",
+            )
+
+
+def _check_unique(
+    result: pd.DataFrame, original: pd.DataFrame, table: str, key: str
+) -> None:
+    dupes = result[key].duplicated(keep=False).to_numpy()
+    if dupes.any():
+        n = int(result[key][dupes].nunique())
+        raise SegmlDataError(
+            table,
+            key,
+            f"{n} value(s) of '{key}' appear more than once; each must be unique",
+            original.loc[dupes].sort_values(key) if key in original else None,
+        )
+
+
+def _listing(frame: pd.DataFrame) -> str:
+    names = [str(c) for c in frame.columns]
+    return ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
+
+
+def _suggest(name: str, frame: pd.DataFrame) -> str:
+    close = difflib.get_close_matches(
+        name.lower(), [str(c).lower() for c in frame.columns], n=1, cutoff=0.6
+    )
+    if not close:
+        return ""
+    original = next(str(c) for c in frame.columns if str(c).lower() == close[0])
+    return f" (did you mean '{original}'?)"
