@@ -1,0 +1,115 @@
+"""Read a YAML config, apply ``key=value`` overrides, validate into :class:`Config`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from segml.config.models import Config
+from segml.errors import SegmlConfigError
+
+__all__ = ["flatten", "load_config", "parse_overrides"]
+
+
+def load_config(
+    path: str | os.PathLike | None = None,
+    overrides: Iterable[str] = (),
+) -> Config:
+    """Load ``path`` (or the defaults), apply dotted overrides, and validate.
+
+    Parameters
+    ----------
+    path : path, optional
+        A YAML file; ``None`` means every default.
+    overrides : iterable of str
+        ``"section.key=value"`` strings; the value is read as YAML, so
+        ``tiers.labels=[A,B,C,D]`` and ``training.horizon_days=90`` work.
+
+    Raises
+    ------
+    SegmlConfigError
+        One line per problem, naming the dotted key.
+
+    Examples
+    --------
+    >>> cfg = load_config(overrides=["tiers.rule=value", "training.horizon_days=90"])
+    >>> cfg.tiers.rule, cfg.training.horizon_days
+    ('value', 90)
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise SegmlConfigError(f"config file not found: {file}")
+        try:
+            loaded = yaml.safe_load(file.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise SegmlConfigError(f"{file}: not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise SegmlConfigError(f"{file}: the top level must be a mapping")
+        raw = loaded
+    for key, value in parse_overrides(overrides):
+        _set_dotted(raw, key, value)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise SegmlConfigError(_describe(exc, path)) from None
+
+
+def parse_overrides(overrides: Iterable[str]) -> list[tuple[str, Any]]:
+    """Split ``key=value`` strings; values are parsed as YAML scalars or lists."""
+    parsed = []
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SegmlConfigError(
+                f"override {item!r} is not of the form section.key=value"
+            )
+        try:
+            parsed.append((key.strip(), yaml.safe_load(value)))
+        except yaml.YAMLError as exc:
+            raise SegmlConfigError(f"override {item!r}: bad value: {exc}") from exc
+    return parsed
+
+
+def flatten(config: Config | Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten a config into ``{"section.key": value}`` (for MLflow params)."""
+    data = config.model_dump() if isinstance(config, Config) else config
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, prefix=name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
+    node = raw
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise SegmlConfigError(f"override {key!r}: '{part}' is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _describe(exc: ValidationError, path: object) -> str:
+    where = f"{path}: " if path else ""
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{where}unknown key '{key}'")
+        else:
+            got = error.get("input")
+            shown = "" if isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"{where}{key}: {error['msg']}{shown}")
+    return "invalid config: " + "; ".join(lines)

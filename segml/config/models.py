@@ -1,0 +1,172 @@
+"""Typed configuration, validated from YAML by the entry points.
+
+Every key is documented in ``docs/config.md``; a test keeps the two in sync.
+Unknown keys and wrong values are errors that name the key.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "FeaturesConfig",
+    "MlflowConfig",
+    "ModelConfig",
+    "SegmentsConfig",
+    "SyntheticConfig",
+    "TiersConfig",
+    "TrainingConfig",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyntheticConfig(_Section):
+    """Settings of the synthetic CRM generator (``data.source: synthetic``)."""
+
+    n_customers: int = Field(5000, gt=0)
+    seed: int = 0
+    start: str = "2022-01-01"
+    end: str = "2024-12-31"
+    lead_share: float = Field(0.15, ge=0.0, lt=1.0)
+
+
+class TableColumns(_Section):
+    """Canonical name -> your column name, per table."""
+
+    transactions: dict[str, str] = Field(default_factory=dict)
+    customers: dict[str, str] = Field(default_factory=dict)
+    events: dict[str, str] = Field(default_factory=dict)
+
+
+class DataConfig(_Section):
+    """Where the tables come from."""
+
+    source: Literal["synthetic", "cdnow", "files"] = "synthetic"
+    synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
+    transactions: str | None = None
+    customers: str | None = None
+    events: str | None = None
+    columns: TableColumns = Field(default_factory=TableColumns)
+    ts_format: str | None = None
+
+    @model_validator(mode="after")
+    def _files_need_transactions(self) -> DataConfig:
+        if self.source == "files" and not self.transactions:
+            raise ValueError("data.transactions is required when data.source is files")
+        return self
+
+
+class FeaturesConfig(_Section):
+    """Feature builder settings."""
+
+    windows: tuple[int, ...] = (90, 365)
+
+    @field_validator("windows")
+    @classmethod
+    def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(w <= 0 for w in value):
+            raise ValueError("windows must be positive numbers of days")
+        return value
+
+
+class TiersConfig(_Section):
+    """How customers are cut into tiers (see ``docs/tiers.md``)."""
+
+    rule: Literal["count", "value", "composite"] = "count"
+    labels: tuple[str, ...] = ("A", "B", "C")
+    count_shares: tuple[float, ...] = (0.05, 0.15, 0.80)
+    value_shares: tuple[float, ...] = (0.80, 0.15, 0.05)
+    composite_criteria: dict[str, float] = Field(
+        default_factory=lambda: {
+            "net_spend": 0.4,
+            "margin": 0.2,
+            "orders": 0.2,
+            "mean_days_late": 0.1,
+            "spend_trend": 0.1,
+        }
+    )
+    composite_cut: Literal["count", "value"] = "count"
+
+    @model_validator(mode="after")
+    def _shares_match_labels(self) -> TiersConfig:
+        for name in ("count_shares", "value_shares"):
+            shares = getattr(self, name)
+            if len(shares) != len(self.labels):
+                raise ValueError(
+                    f"tiers.{name} has {len(shares)} entries but tiers.labels has "
+                    f"{len(self.labels)}"
+                )
+            if any(not 0 < s < 1 for s in shares) or abs(sum(shares) - 1) > 1e-9:
+                raise ValueError(f"tiers.{name} must lie in (0, 1) and sum to 1")
+        weights = self.composite_criteria.values()
+        if any(w <= 0 for w in weights) or abs(sum(weights) - 1) > 1e-9:
+            raise ValueError("tiers.composite_criteria weights must be > 0, sum to 1")
+        return self
+
+
+class SegmentsConfig(_Section):
+    """Clustering settings."""
+
+    k_min: int = Field(2, ge=2)
+    k_max: int = Field(8, ge=2)
+    sample_size: int = Field(10_000, gt=100)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _range(self) -> SegmentsConfig:
+        if self.k_max < self.k_min:
+            raise ValueError("segments.k_max must be >= segments.k_min")
+        return self
+
+
+class TrainingConfig(_Section):
+    """Training sets over time (rolling origins)."""
+
+    horizon_days: int = Field(180, gt=0)
+    n_cutoffs: int = Field(4, ge=2)
+    cutoff_step_days: int | None = Field(None, gt=0)
+    cutoffs: tuple[str, ...] | None = None
+
+
+class ModelConfig(_Section):
+    """The tier predictor."""
+
+    decision: Literal["rank", "argmax"] = "rank"
+    seed: int = 0
+    lgbm: dict[str, float | int | str | bool] = Field(
+        default_factory=lambda: {
+            "n_estimators": 300,
+            "learning_rate": 0.05,
+            "num_leaves": 31,
+            "min_child_samples": 20,
+        }
+    )
+
+
+class MlflowConfig(_Section):
+    """Tracking and registry."""
+
+    tracking_uri: str | None = None
+    experiment: str = "segml"
+    registered_model: str = "segml-tier"
+    artifact_location: str | None = None
+
+
+class Config(_Section):
+    """The whole configuration of a segml run."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    tiers: TiersConfig = Field(default_factory=TiersConfig)
+    segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    models_dir: str = "models"

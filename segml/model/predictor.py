@@ -1,0 +1,253 @@
+"""TierPredictor: tiers for customers with history and for new leads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from segml.model.route import Route, expected_score
+
+__all__ = ["COLD_START", "HISTORY", "TierPredictor"]
+
+HISTORY = "history"
+COLD_START = "cold_start"
+_NEVER_FEATURES = ("customer_id", "cutoff", "has_history")
+
+
+class TierPredictor(ClassifierMixin, BaseEstimator):
+    """Predict each customer's future tier; leads go through a cold-start model.
+
+    Two LightGBM classifiers sit behind one ``fit``/``predict``:
+
+    - the **history** route, for rows with ``has_history`` true, sees every
+      feature column (history features and attributes);
+    - the **cold-start** route, for leads and customers who never bought, sees
+      only ``attributes`` (the columns known at sign-up) — a model trained on
+      how earlier customers with the same attributes turned out.
+
+    Class imbalance is handled with ``class_weight`` (balanced by default).
+    When ``fit`` is given each row's ``cutoff``, the latest cutoff is held out
+    and used to calibrate the probabilities (out of time) and to learn the rank
+    thresholds.
+
+    Parameters
+    ----------
+    tiers : sequence of str
+        Tier labels, best first.
+    attributes : sequence of str
+        Columns the cold-start route may use (sign-up information).
+    decision : {"rank", "argmax"}
+        ``"argmax"`` takes the most probable tier. ``"rank"`` ranks rows by the
+        expected tier score (probability-weighted rank) and cuts it with
+        thresholds learned so that each route reproduces the tier shares of its
+        training labels (or ``shares``) — tiers are relative ranks, and this keeps
+        a 5/15/80 count rule at 5/15/80. Thresholds are fixed at fit time, so a
+        row's tier does not depend on the rest of the batch.
+    shares : sequence of float, optional
+        Target share of rows per tier for ``decision="rank"``.
+    calibration : {"sigmoid", "isotonic"} or None
+        Calibration method on the latest cutoff (needs ``cutoff`` in ``fit``).
+    class_weight : "balanced", dict or None
+        Passed to LightGBM.
+    n_reasons : int
+        How many top feature contributions to report per row.
+    random_state : int
+        Seed of LightGBM.
+    **lgbm_params
+        Passed to :class:`lightgbm.LGBMClassifier` (e.g. ``n_estimators``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> n = 400
+    >>> X = pd.DataFrame({"has_history": rng.random(n) < 0.7,
+    ...                   "orders": rng.poisson(3, n).astype(float),
+    ...                   "region": rng.choice(["n", "s"], n)})
+    >>> y = pd.Series(np.where(X["orders"] > 4, "A", np.where(X["orders"] > 2,
+    ...               "B", "C")))
+    >>> model = TierPredictor(attributes=["region"], n_estimators=20).fit(X, y)
+    >>> out = model.predict(X.head(3))
+    >>> list(out.columns)[:6]
+    ['tier', 'p_A', 'p_B', 'p_C', 'route', 'reason_1']
+    """
+
+    def __init__(
+        self,
+        *,
+        tiers: Sequence[str] = ("A", "B", "C"),
+        attributes: Sequence[str] = (),
+        decision: str = "rank",
+        shares: Sequence[float] | None = None,
+        calibration: str | None = "sigmoid",
+        class_weight: str | Mapping | None = "balanced",
+        n_reasons: int = 3,
+        random_state: int = 0,
+        **lgbm_params: object,
+    ) -> None:
+        self.tiers = tiers
+        self.attributes = attributes
+        self.decision = decision
+        self.shares = shares
+        self.calibration = calibration
+        self.class_weight = class_weight
+        self.n_reasons = n_reasons
+        self.random_state = random_state
+        self.lgbm_params = lgbm_params
+        for key, value in lgbm_params.items():
+            setattr(self, key, value)
+
+    def get_params(self, deep: bool = True) -> dict:
+        params = super().get_params(deep=deep)
+        params.pop("lgbm_params", None)
+        params.update(self.lgbm_params)
+        return params
+
+    def set_params(self, **params: object) -> TierPredictor:
+        own = set(super().get_params(deep=False)) - {"lgbm_params"}
+        for key, value in params.items():
+            if key not in own:
+                self.lgbm_params = {**self.lgbm_params, key: value}
+            setattr(self, key, value)
+        return self
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series | Sequence[str],
+        *,
+        cutoff: pd.Series | Sequence | None = None,
+    ) -> TierPredictor:
+        """Fit both routes.
+
+        Parameters
+        ----------
+        X : DataFrame
+            One row per customer and cutoff, with a boolean ``has_history``.
+        y : Series or sequence of str
+            The tier each row turned out to have, one of ``tiers``.
+        cutoff : Series or sequence, optional
+            Each row's cutoff date; the latest is held out for calibration.
+        """
+        X = self._check_frame(X)
+        if self.decision not in ("rank", "argmax"):
+            raise ValueError(f"decision must be 'rank' or 'argmax', not {self.decision!r}")
+        labels = pd.Series(np.asarray(y, dtype=object))
+        if len(labels) != len(X):
+            raise ValueError(f"y has {len(labels)} rows but X has {len(X)}")
+        tiers = list(self.tiers)
+        unknown = sorted(set(labels.dropna()) - set(tiers))
+        if unknown or labels.isna().any():
+            raise ValueError(f"y has labels outside tiers={tiers}: {unknown[:5]}")
+        codes = labels.map({t: i for i, t in enumerate(tiers)}).to_numpy(dtype=int)
+        cal_mask = self._calibration_mask(cutoff, len(X))
+        history = X["has_history"].to_numpy(dtype=bool)
+        missing = [a for a in self.attributes if a not in X.columns]
+        if missing:
+            raise ValueError(f"attributes not in X: {missing}")
+        self.history_columns_ = [c for c in X.columns if c not in _NEVER_FEATURES]
+        self.cold_start_columns_ = list(self.attributes)
+        self.routes_: dict[str, Route] = {}
+        for name, mask, columns in (
+            (HISTORY, history, self.history_columns_),
+            (COLD_START, ~history, self.cold_start_columns_),
+        ):
+            self.routes_[name] = Route.fit(
+                name,
+                X.loc[mask, columns],
+                codes[mask],
+                n_classes=len(tiers),
+                calibration_mask=None if cal_mask is None else cal_mask[mask],
+                calibration=self.calibration,
+                shares=self.shares,
+                lgbm_params=self.lgbm_params,
+                class_weight=self.class_weight,
+                random_state=self.random_state,
+            )
+        self.classes_ = np.asarray(tiers, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Tier probabilities ``p_<tier>``, one row per input row, same index."""
+        check_is_fitted(self, "routes_")
+        X = self._check_frame(X)
+        proba = np.zeros((len(X), len(self.classes_)))
+        for name, mask in self._route_masks(X).items():
+            if mask.any():
+                proba[mask] = self.routes_[name].predict_proba(X.loc[mask])
+        return pd.DataFrame(
+            proba, index=X.index, columns=[f"p_{t}" for t in self.classes_]
+        )
+
+    def score(self, X: pd.DataFrame, y: object = None) -> pd.Series:  # noqa: ARG002
+        """Expected tier score in [0, 1] (1 = top tier), for ranking customers."""
+        proba = self.predict_proba(X).to_numpy()
+        return pd.Series(expected_score(proba), index=X.index, name="score")
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Tier, probabilities, route and top reasons for every row, in order."""
+        check_is_fitted(self, "routes_")
+        X = self._check_frame(X)
+        proba = self.predict_proba(X)
+        values = proba.to_numpy()
+        codes = np.zeros(len(X), dtype=int)
+        route = np.empty(len(X), dtype=object)
+        reasons: list[list[str]] = [[] for _ in range(len(X))]
+        for name, mask in self._route_masks(X).items():
+            if not mask.any():
+                continue
+            fitted = self.routes_[name]
+            route[mask] = name
+            if self.decision == "argmax":
+                codes[mask] = values[mask].argmax(axis=1)
+            else:
+                score = expected_score(values[mask])
+                codes[mask] = (score[:, None] < fitted.thresholds[None, :]).sum(axis=1)
+            for i, text in zip(
+                np.flatnonzero(mask),
+                fitted.reasons(X.loc[mask], codes[mask], self.n_reasons),
+                strict=True,
+            ):
+                reasons[i] = text
+        out = pd.DataFrame(
+            {"tier": pd.Categorical.from_codes(codes, categories=self.classes_)},
+            index=X.index,
+        )
+        out = pd.concat([out, proba], axis=1)
+        out["route"] = pd.Series(route, index=X.index, dtype="str")
+        for k in range(self.n_reasons):
+            out[f"reason_{k + 1}"] = pd.Series(
+                [r[k] if k < len(r) else "" for r in reasons], index=X.index, dtype="str"
+            )
+        return out
+
+    def _route_masks(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        history = X["has_history"].fillna(False).to_numpy(dtype=bool)
+        return {HISTORY: history, COLD_START: ~history}
+
+    @staticmethod
+    def _check_frame(X: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}")
+        if "has_history" not in X.columns:
+            raise ValueError(
+                "X needs a boolean 'has_history' column (False for leads and "
+                "customers who never bought)"
+            )
+        return X
+
+    @staticmethod
+    def _calibration_mask(cutoff: object, n: int) -> np.ndarray | None:
+        if cutoff is None:
+            return None
+        values = pd.Series(np.asarray(cutoff))
+        if len(values) != n:
+            raise ValueError(f"cutoff has {len(values)} rows but X has {n}")
+        if values.nunique() < 2:
+            return None
+        return (values == values.max()).to_numpy()

@@ -1,0 +1,182 @@
+"""One route of the tier predictor: a LightGBM model on a fixed set of columns.
+
+A route owns its column encoder, its (optionally calibrated) classifier, the
+score thresholds of the rank decision and the per-row reasons. The
+:class:`~segml.model.predictor.TierPredictor` holds two of them (history and
+cold start) and sends each row to one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+
+from segml.model.encoding import CategoryEncoder
+
+__all__ = ["Route", "expected_score", "rank_thresholds"]
+
+MIN_ROWS = 20
+MIN_CALIBRATION_ROWS = 50
+
+
+@dataclass
+class Route:
+    """A fitted route (internal; build it with :meth:`Route.fit`)."""
+
+    name: str
+    columns: list[str]
+    n_classes: int
+    encoder: CategoryEncoder | None = None
+    model: lgb.LGBMClassifier | None = None
+    calibrator: CalibratedClassifierCV | None = None
+    prior: np.ndarray | None = None
+    thresholds: np.ndarray = field(default_factory=lambda: np.array([]))
+    classes: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
+
+    @classmethod
+    def fit(
+        cls,
+        name: str,
+        X: pd.DataFrame,
+        codes: np.ndarray,
+        *,
+        n_classes: int,
+        calibration_mask: np.ndarray | None,
+        calibration: str | None,
+        shares: Sequence[float] | None,
+        lgbm_params: Mapping[str, object],
+        class_weight: str | Mapping | None,
+        random_state: int,
+    ) -> Route:
+        """Fit on ``X`` (already restricted to this route's rows and columns)."""
+        route = cls(name=name, columns=list(X.columns), n_classes=n_classes)
+        counts = np.bincount(codes, minlength=n_classes).astype(float)
+        route.prior = (counts + 1.0) / (counts.sum() + n_classes)
+        if len(codes) < MIN_ROWS or np.count_nonzero(counts) < 2:
+            route.thresholds = rank_thresholds(
+                np.full(len(codes), 0.5), codes, n_classes, shares
+            )
+            return route
+        route.encoder = CategoryEncoder().fit(X)
+        encoded = route.encoder.transform(X)
+        use_cal = (
+            calibration is not None
+            and calibration_mask is not None
+            and calibration_mask.sum() >= MIN_CALIBRATION_ROWS
+            and (~calibration_mask).sum() >= MIN_ROWS
+            and len(np.unique(codes[~calibration_mask])) >= 2
+        )
+        train = ~calibration_mask if use_cal else np.ones(len(codes), dtype=bool)
+        params = {"verbose": -1, "random_state": random_state, **lgbm_params}
+        route.model = lgb.LGBMClassifier(class_weight=class_weight, **params)
+        route.model.fit(encoded.loc[train], codes[train])
+        route.classes = route.model.classes_.astype(int)
+        slice_mask = calibration_mask if use_cal else train
+        if use_cal and set(np.unique(codes[slice_mask])) >= set(route.classes):
+            route.calibrator = CalibratedClassifierCV(
+                FrozenEstimator(route.model), method=calibration
+            )
+            route.calibrator.fit(encoded.loc[slice_mask], codes[slice_mask])
+        proba = route.predict_proba(X.loc[slice_mask])
+        route.thresholds = rank_thresholds(
+            expected_score(proba), codes[slice_mask], n_classes, shares
+        )
+        return route
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Class probabilities, shape ``(n_rows, n_classes)``, rows sum to 1."""
+        n = len(X)
+        if self.model is None:
+            return np.tile(self.prior, (n, 1))
+        encoded = self.encoder.transform(X.reindex(columns=self.columns))
+        estimator = self.calibrator if self.calibrator is not None else self.model
+        partial = estimator.predict_proba(encoded)
+        proba = np.zeros((n, self.n_classes))
+        proba[:, self.classes] = partial
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def reasons(
+        self, X: pd.DataFrame, predicted: np.ndarray, n_reasons: int
+    ) -> list[list[str]]:
+        """Top feature contributions (LightGBM SHAP) toward each row's tier."""
+        if self.model is None or len(X) == 0:
+            return [["prior: too little training data"] for _ in range(len(X))]
+        encoded = self.encoder.transform(X.reindex(columns=self.columns))
+        contrib = self.model.booster_.predict(encoded, pred_contrib=True)
+        width = len(self.columns) + 1
+        out = []
+        for i, klass in enumerate(predicted):
+            pos = np.searchsorted(self.classes, klass)
+            if pos >= len(self.classes) or self.classes[pos] != klass:
+                out.append([])
+                continue
+            if len(self.classes) == 2:
+                row = contrib[i, :-1] * (1 if pos == 1 else -1)
+            else:
+                row = contrib[i, pos * width : (pos + 1) * width - 1]
+            top = np.argsort(-np.abs(row), kind="stable")[:n_reasons]
+            out.append(
+                [
+                    f"{self.columns[j]}={_fmt(X.iloc[i][self.columns[j]])} "
+                    f"({row[j]:+.2f})"
+                    for j in top
+                    if row[j] != 0
+                ]
+            )
+        return out
+
+
+def expected_score(proba: np.ndarray) -> np.ndarray:
+    """Probability-weighted tier rank in [0, 1]: 1 = surely the top tier.
+
+    Examples
+    --------
+    >>> expected_score(np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]]))
+    array([1.  , 0.25])
+    """
+    k = proba.shape[1]
+    weights = np.arange(k - 1, -1, -1) / max(k - 1, 1)
+    return proba @ weights
+
+
+def rank_thresholds(
+    score: np.ndarray,
+    codes: np.ndarray,
+    n_classes: int,
+    shares: Sequence[float] | None,
+) -> np.ndarray:
+    """Score cut-offs so that the tiers' shares of rows match ``shares``.
+
+    ``shares`` defaults to the label shares in ``codes``. Returns ``n_classes - 1``
+    descending thresholds: a row with score ≥ ``thresholds[j]`` (and below the
+    previous one) gets tier ``j``.
+
+    Examples
+    --------
+    >>> rank_thresholds(np.array([0.9, 0.8, 0.5, 0.1]), np.array([0, 1, 2, 2]), 3, None)
+    array([0.9, 0.8])
+    """
+    if shares is None:
+        counts = np.bincount(codes, minlength=n_classes).astype(float)
+        shares = counts / max(counts.sum(), 1.0)
+    cumulative = np.cumsum(np.asarray(shares, dtype=float))[:-1]
+    if len(score) == 0:
+        return np.full(n_classes - 1, np.inf)
+    ordered = np.sort(score)[::-1]
+    out = []
+    for share in cumulative:
+        n_top = int(np.round(share * len(ordered)))
+        out.append(np.inf if n_top == 0 else ordered[n_top - 1])
+    return np.asarray(out)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float | np.floating):
+        return "nan" if np.isnan(value) else f"{value:.4g}"
+    return str(value)

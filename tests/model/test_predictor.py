@@ -1,0 +1,173 @@
+"""TierPredictor: routing, order, decisions, calibration, reasons, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import balanced_accuracy_score
+
+from segml.model import TierPredictor
+
+TIERS = ["A", "B", "C"]
+
+
+def make_data(n: int = 1500, seed: int = 0, shuffle_labels: bool = False):
+    """Tier driven by `orders` for buyers and by `size` for leads, plus noise."""
+    rng = np.random.default_rng(seed)
+    size = rng.choice(["small", "mid", "large"], n, p=[0.6, 0.3, 0.1])
+    has_history = rng.random(n) < 0.7
+    orders = np.where(has_history, rng.gamma(2.0, 2.0, n), 0.0)
+    region = rng.choice(["north", "south"], n)
+    size_effect = pd.Series(size).map({"small": 0.0, "mid": 3.0, "large": 7.0})
+    latent = np.where(has_history, orders, size_effect.to_numpy())
+    latent = latent + rng.normal(0, 0.8, n)
+    q80, q95 = np.quantile(latent, [0.80, 0.95])
+    tier = np.where(latent >= q95, "A", np.where(latent >= q80, "B", "C"))
+    if shuffle_labels:
+        tier = rng.permutation(tier)
+    cutoff = np.repeat(pd.to_datetime(["2024-01-01", "2024-04-01", "2024-07-01"]),
+                       [n // 3, n // 3, n - 2 * (n // 3)])
+    X = pd.DataFrame(
+        {
+            "has_history": has_history,
+            "orders": orders,
+            "recency_days": np.where(has_history, rng.exponential(60, n), np.nan),
+            "size": pd.array(size, dtype="str"),
+            "region": pd.array(region, dtype="str"),
+        },
+        index=pd.Index([f"c{i:05d}" for i in range(n)], name="customer_id"),
+    )
+    return X, pd.Series(tier, index=X.index), pd.Series(cutoff, index=X.index)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y, cutoff = make_data()
+    model = TierPredictor(
+        attributes=["size", "region"], n_estimators=60, learning_rate=0.1
+    )
+    return model.fit(X, y, cutoff=cutoff), X, y
+
+
+def test_routes_follow_has_history(fitted):
+    model, X, _ = fitted
+    out = model.predict(X)
+    expected = np.where(X["has_history"], "history", "cold_start")
+    assert out["route"].tolist() == expected.tolist()
+
+
+def test_learns_both_routes(fitted):
+    model, X, y = fitted
+    Xt, yt, _ = make_data(seed=1)
+    out = model.predict(Xt)
+    for route in ("history", "cold_start"):
+        rows = out["route"] == route
+        score = balanced_accuracy_score(yt[rows], out.loc[rows, "tier"].astype(str))
+        assert score > 0.6, (route, score)
+
+
+def test_cold_start_ignores_history_columns(fitted):
+    model, X, _ = fitted
+    leads = X.loc[~X["has_history"]].head(20)
+    changed = leads.assign(orders=999.0, recency_days=1.0)
+    pd.testing.assert_frame_equal(model.predict(leads), model.predict(changed))
+
+
+def test_probabilities_are_calibrated_distributions(fitted):
+    model, X, _ = fitted
+    proba = model.predict_proba(X)
+    assert list(proba.columns) == ["p_A", "p_B", "p_C"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert model.routes_["history"].calibrator is not None
+
+
+def test_rank_decision_reproduces_label_shares(fitted):
+    model, X, y = fitted
+    out = model.predict(X)
+    got = out["tier"].astype(str).value_counts(normalize=True)
+    want = y.value_counts(normalize=True)
+    for tier in TIERS:
+        assert abs(got.get(tier, 0) - want[tier]) < 0.05, tier
+
+
+def test_argmax_decision_takes_most_probable(fitted):
+    model, X, _ = fitted
+    model_argmax = TierPredictor(**{**model.get_params(), "decision": "argmax"})
+    model_argmax.routes_ = model.routes_
+    model_argmax.classes_ = model.classes_
+    out = model_argmax.predict(X.head(50))
+    proba = out[["p_A", "p_B", "p_C"]].to_numpy()
+    assert out["tier"].astype(str).tolist() == [TIERS[i] for i in proba.argmax(1)]
+
+
+def test_single_row_matches_batch(fitted):
+    model, X, _ = fitted
+    batch = model.predict(X.head(40))
+    for i in (0, 7, 33):
+        one = model.predict(X.iloc[[i]])
+        pd.testing.assert_frame_equal(one, batch.iloc[[i]])
+
+
+def test_reasons_name_the_driving_feature(fitted):
+    model, X, _ = fitted
+    buyers = X.loc[X["has_history"]].head(30)
+    out = model.predict(buyers)
+    assert out["reason_1"].str.startswith("orders=").mean() > 0.5
+    assert out["reason_1"].str.contains(r"\([+-]\d+\.\d\d\)$").all()
+
+
+def test_unseen_category_is_missing_not_an_error(fitted):
+    model, X, _ = fitted
+    leads = X.loc[~X["has_history"]].head(3).assign(size="gigantic")
+    out = model.predict(leads)
+    assert len(out) == 3 and out["tier"].notna().all()
+
+
+def test_shuffled_labels_bring_the_model_to_chance():
+    X, y, cutoff = make_data(seed=3, shuffle_labels=True)
+    model = TierPredictor(attributes=["size", "region"], n_estimators=60)
+    model.fit(X, y, cutoff=cutoff)
+    Xt, yt, _ = make_data(seed=4)
+    score = balanced_accuracy_score(yt, model.predict(Xt)["tier"].astype(str))
+    assert abs(score - 1 / 3) < 0.08
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    flags=st.lists(st.booleans(), min_size=0, max_size=30),
+    seed=st.integers(0, 10_000),
+)
+def test_predict_keeps_rows_order_and_ids(fitted, flags, seed):
+    model, X, _ = fitted
+    rng = np.random.default_rng(seed)
+    rows = X.iloc[rng.integers(0, len(X), len(flags))].copy()
+    rows["has_history"] = flags
+    rows.index = pd.Index([f"id{seed}-{i}" for i in range(len(flags))])
+    out = model.predict(rows)
+    assert out.index.tolist() == rows.index.tolist()
+    assert out["route"].tolist() == [
+        "history" if f else "cold_start" for f in flags
+    ]
+
+
+def test_missing_has_history_is_a_clear_error(fitted):
+    model, X, _ = fitted
+    with pytest.raises(ValueError, match="has_history"):
+        model.predict(X.drop(columns="has_history"))
+
+
+def test_labels_outside_tiers_are_rejected():
+    X, y, _ = make_data(n=100)
+    with pytest.raises(ValueError, match="outside tiers"):
+        TierPredictor(attributes=["size"]).fit(X, y.replace("A", "Z"))
+
+
+def test_unknown_attribute_is_rejected():
+    X, y, _ = make_data(n=100)
+    with pytest.raises(ValueError, match="colour"):
+        TierPredictor(attributes=["colour"]).fit(X, y)
