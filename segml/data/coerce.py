@@ -31,7 +31,7 @@ def coerce_column(
     nullable: bool,
     ts_format: str | None = None,
 ) -> pd.Series:
-    """Return ``frame[column]`` coerced to ``kind`` (``id``, ``ts``, ``float``, ``str``)."""
+    """Return ``frame[column]`` coerced to ``kind``: id, ts, float or str."""
     series = frame[column]
     if kind == "id":
         out = _to_id(series)
@@ -85,8 +85,7 @@ def _to_float(frame: pd.DataFrame, column: str, table: str) -> pd.Series:
         raise SegmlDataError(
             table,
             column,
-            f"{int(bad.sum())} value(s) are not numeric "
-            f"(e.g. {series[bad].iloc[0]!r})",
+            f"{int(bad.sum())} value(s) are not numeric (e.g. {series[bad].iloc[0]!r})",
             frame.loc[bad],
         )
     return out
@@ -112,7 +111,7 @@ def _to_ts(
                 frame.head(),
             )
         series = series.astype("Int64").astype("str").where(series.notna())
-    elif dtype == object and present.any():
+    elif pd.api.types.is_object_dtype(dtype) and present.any():
         _check_object_tz(frame, column, table, series[present])
     aware = _string_tz_mask(series)
     utc = bool(aware.any())

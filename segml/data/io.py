@@ -94,9 +94,7 @@ def read_events(
     return validate_events(raw, columns=columns, ts_format=ts_format)
 
 
-def _text_columns(
-    spec: TableSpec, columns: Mapping[str, str] | None
-) -> dict[str, str]:
+def _text_columns(spec: TableSpec, columns: Mapping[str, str] | None) -> dict[str, str]:
     mapping = dict(columns or {})
     return {
         mapping.get(name, name): "str"

@@ -186,7 +186,8 @@ def _check_required(frame: pd.DataFrame, spec: TableSpec) -> None:
                 spec.name,
                 column,
                 f"required column '{column}' is missing; the table has: "
-                f"{_listing(frame)}" + _suggest(column, frame)
+                f"{_listing(frame)}"
+                + _suggest(column, frame)
                 + ". Map your own names with columns={'"
                 + column
                 + "': 'your_name'}",

@@ -134,7 +134,9 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         """
         X = self._check_frame(X)
         if self.decision not in ("rank", "argmax"):
-            raise ValueError(f"decision must be 'rank' or 'argmax', not {self.decision!r}")
+            raise ValueError(
+                f"decision must be 'rank' or 'argmax', not {self.decision!r}"
+            )
         labels = pd.Series(np.asarray(y, dtype=object))
         if len(labels) != len(X):
             raise ValueError(f"y has {len(labels)} rows but X has {len(X)}")
@@ -221,9 +223,8 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         out = pd.concat([out, proba], axis=1)
         out["route"] = pd.Series(route, index=X.index, dtype="str")
         for k in range(self.n_reasons):
-            out[f"reason_{k + 1}"] = pd.Series(
-                [r[k] if k < len(r) else "" for r in reasons], index=X.index, dtype="str"
-            )
+            texts = [r[k] if k < len(r) else "" for r in reasons]
+            out[f"reason_{k + 1}"] = pd.Series(texts, index=X.index, dtype="str")
         return out
 
     def _route_masks(self, X: pd.DataFrame) -> dict[str, np.ndarray]:

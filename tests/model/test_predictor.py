@@ -28,8 +28,10 @@ def make_data(n: int = 1500, seed: int = 0, shuffle_labels: bool = False):
     tier = np.where(latent >= q95, "A", np.where(latent >= q80, "B", "C"))
     if shuffle_labels:
         tier = rng.permutation(tier)
-    cutoff = np.repeat(pd.to_datetime(["2024-01-01", "2024-04-01", "2024-07-01"]),
-                       [n // 3, n // 3, n - 2 * (n // 3)])
+    cutoff = np.repeat(
+        pd.to_datetime(["2024-01-01", "2024-04-01", "2024-07-01"]),
+        [n // 3, n // 3, n - 2 * (n // 3)],
+    )
     X = pd.DataFrame(
         {
             "has_history": has_history,
@@ -135,9 +137,7 @@ def test_shuffled_labels_bring_the_model_to_chance():
     assert abs(score - 1 / 3) < 0.08
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     flags=st.lists(st.booleans(), min_size=0, max_size=30),
     seed=st.integers(0, 10_000),
@@ -150,9 +150,7 @@ def test_predict_keeps_rows_order_and_ids(fitted, flags, seed):
     rows.index = pd.Index([f"id{seed}-{i}" for i in range(len(flags))])
     out = model.predict(rows)
     assert out.index.tolist() == rows.index.tolist()
-    assert out["route"].tolist() == [
-        "history" if f else "cold_start" for f in flags
-    ]
+    assert out["route"].tolist() == ["history" if f else "cold_start" for f in flags]
 
 
 def test_missing_has_history_is_a_clear_error(fitted):
