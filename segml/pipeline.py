@@ -1,0 +1,191 @@
+"""The fitted segml pipeline and the one predict contract.
+
+A :class:`SegmlPipeline` bundles what a training run learned: the feature
+settings, the tier rule, the segmenter and the tier predictor. Its
+:meth:`~SegmlPipeline.predict` implements the design's contract:
+
+- input: one row per customer with ``customer_id``, attribute columns and, when
+  known, history feature columns (as produced by
+  :func:`segml.features.build_features`);
+- output: the same rows, same order, same ids, with ``tier``, ``p_<tier>``,
+  ``route`` (``history`` or ``cold_start``), ``segment`` and the top reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segml.errors import SegmlDataError
+
+__all__ = ["LEAD_SEGMENT", "SegmlPipeline"]
+
+LEAD_SEGMENT = "lead (no history)"
+_TABLE = "scoring input"
+
+
+@dataclass
+class SegmlPipeline:
+    """Everything a run learned, ready to score customers and leads.
+
+    Attributes
+    ----------
+    predictor : TierPredictor
+        The fitted two-route tier model.
+    attributes : list of str
+        Attribute columns (known at sign-up) the cold-start route uses.
+    history_features : list of str
+        History feature columns the history route uses.
+    tiers : tuple of str
+        Tier labels, best first.
+    segmenter : Segmenter or None
+        Fitted clustering of customers with history.
+    feature_params : dict
+        Keyword arguments for :func:`segml.features.build_features` (windows, ...).
+    metadata : dict
+        Rule, horizon, training cutoffs, versions.
+    """
+
+    predictor: Any
+    attributes: list[str]
+    history_features: list[str]
+    tiers: tuple[str, ...] = ("A", "B", "C")
+    segmenter: Any = None
+    feature_params: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def output_columns(self) -> list[str]:
+        """Columns of :meth:`predict`'s answer, in order."""
+        reasons = [f"reason_{k + 1}" for k in range(self.predictor.n_reasons)]
+        probs = [f"p_{t}" for t in self.tiers]
+        return ["customer_id", "tier", *probs, "route", "segment", *reasons]
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score customers and leads; one output row per input row, in order.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            ``customer_id`` (a column, or the index named ``customer_id``),
+            attribute columns, and optionally history features and
+            ``has_history``. Without ``has_history``, a row has history when its
+            ``orders`` is above 0; without either column, every row is a lead.
+            Unknown extra columns are ignored; missing feature columns are
+            treated as missing values; unseen category values become missing.
+
+        Returns
+        -------
+        DataFrame
+            ``customer_id``, ``tier``, ``p_<tier>`` for each tier, ``route``,
+            ``segment``, ``reason_1..n``, with the input's index.
+        """
+        rows = self._prepare(frame)
+        if rows.empty:
+            return pd.DataFrame(
+                {c: pd.Series(dtype="str") for c in self.output_columns},
+                index=frame.index,
+            ).astype({f"p_{t}": "float64" for t in self.tiers})
+        answer = self.predictor.predict(rows)
+        out = pd.DataFrame({"customer_id": rows["customer_id"]}, index=rows.index)
+        out["tier"] = answer["tier"].astype("str")
+        for tier in self.tiers:
+            out[f"p_{tier}"] = answer[f"p_{tier}"].astype("float64")
+        out["route"] = answer["route"]
+        out["segment"] = self._segments(rows)
+        for column in answer.columns:
+            if column.startswith("reason_"):
+                out[column] = answer[column]
+        return out.set_axis(frame.index)
+
+    def _prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+        rows = frame
+        if "customer_id" not in rows.columns:
+            if rows.index.name == "customer_id":
+                rows = rows.reset_index()
+            else:
+                raise SegmlDataError(
+                    _TABLE,
+                    "customer_id",
+                    "required column 'customer_id' is missing (as a column or as "
+                    f"the index name); columns: {', '.join(map(str, rows.columns))}",
+                )
+        rows = rows.reset_index(drop=True)
+        ids = rows["customer_id"]
+        if ids.isna().any():
+            raise SegmlDataError(
+                _TABLE,
+                "customer_id",
+                f"{int(ids.isna().sum())} row(s) have no customer_id",
+                rows.loc[ids.isna().to_numpy()],
+            )
+        rows = rows.assign(
+            customer_id=ids.astype("str"), has_history=self._has_history(rows)
+        )
+        self._check_numeric(rows)
+        return rows
+
+    def _has_history(self, rows: pd.DataFrame) -> np.ndarray:
+        if "has_history" in rows.columns:
+            flag = rows["has_history"]
+            if flag.dtype != bool:
+                text = flag.astype("str").str.lower()
+                truthy = text.isin(["true", "1", "1.0", "yes"])
+                falsy = text.isin(["false", "0", "0.0", "no", "nan", "none", ""])
+                bad = ~(truthy | falsy) & flag.notna()
+                if bad.any():
+                    raise SegmlDataError(
+                        _TABLE,
+                        "has_history",
+                        "values must be true or false",
+                        rows.loc[bad.to_numpy()],
+                    )
+                return truthy.to_numpy()
+            return flag.to_numpy(dtype=bool)
+        if "orders" in rows.columns:
+            orders = pd.to_numeric(rows["orders"], errors="coerce").fillna(0)
+            return (orders > 0).to_numpy()
+        return np.zeros(len(rows), dtype=bool)
+
+    def _check_numeric(self, rows: pd.DataFrame) -> None:
+        numeric = set(self.history_features) - set(self._categorical_columns())
+        for column in sorted(numeric & set(rows.columns)):
+            series = rows[column]
+            if pd.api.types.is_numeric_dtype(series.dtype) or series.dtype == bool:
+                continue
+            coerced = pd.to_numeric(series, errors="coerce")
+            bad = (coerced.isna() & series.notna()).to_numpy()
+            if bad.any():
+                raise SegmlDataError(
+                    _TABLE,
+                    column,
+                    f"{int(bad.sum())} value(s) are not numeric",
+                    rows.loc[bad, ["customer_id", column]],
+                )
+
+    def _categorical_columns(self) -> Sequence[str]:
+        route = self.predictor.routes_.get("history")
+        if route is None or route.encoder is None:
+            return ()
+        return list(route.encoder.categories_)
+
+    def _segments(self, rows: pd.DataFrame) -> pd.Series:
+        segment = pd.Series(LEAD_SEGMENT, index=rows.index, dtype="str")
+        history = rows["has_history"].to_numpy(dtype=bool)
+        if self.segmenter is None or not history.any():
+            return segment
+        buyers = rows.loc[history]
+        columns = list(self.segmenter.features_)
+        features = buyers.reindex(columns=columns).apply(
+            pd.to_numeric, errors="coerce"
+        )
+        labels = self.segmenter.predict(features)
+        names = pd.Series(np.asarray(labels)).map(self.segmenter.names_)
+        segment.loc[history] = names.astype("str").to_numpy()
+        return segment

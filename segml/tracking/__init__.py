@@ -1,0 +1,1 @@
+"""MLflow integration for the entry points (estimators never import MLflow)."""
