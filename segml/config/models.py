@@ -142,9 +142,10 @@ class ModelConfig(_Section):
     seed: int = 0
     lgbm: dict[str, float | int | str | bool] = Field(
         default_factory=lambda: {
-            "n_estimators": 300,
+            "n_estimators": 200,
             "learning_rate": 0.05,
-            "num_leaves": 31,
+            "num_leaves": 15,
+            "max_depth": 6,
             "min_child_samples": 20,
         }
     )

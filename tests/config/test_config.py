@@ -116,4 +116,4 @@ def test_missing_file_and_bad_yaml(tmp_path):
 def test_flatten_gives_dotted_keys():
     flat = flatten(Config())
     assert flat["training.horizon_days"] == 180
-    assert flat["model.lgbm.n_estimators"] == 300
+    assert flat["model.lgbm.n_estimators"] == 200
