@@ -180,12 +180,12 @@ class SegmlPipeline:
         history = rows["has_history"].to_numpy(dtype=bool)
         if self.segmenter is None or not history.any():
             return segment
-        buyers = rows.loc[history]
-        columns = list(self.segmenter.features_)
-        features = buyers.reindex(columns=columns).apply(
-            pd.to_numeric, errors="coerce"
-        )
-        labels = self.segmenter.predict(features)
+        # The segmenter sees the columns it was fitted on; a missing or
+        # non-numeric feature value counts as 0 (no activity of that kind).
+        frame = rows.loc[history].reindex(columns=self.segmenter.feature_names_in_)
+        for column in self.segmenter.features_:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0.0)
+        labels = self.segmenter.predict(frame)
         names = pd.Series(np.asarray(labels)).map(self.segmenter.names_)
         segment.loc[history] = names.astype("str").to_numpy()
         return segment

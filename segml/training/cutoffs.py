@@ -33,8 +33,10 @@ def choose_cutoffs(
 
     Examples
     --------
-    >>> choose_cutoffs("2022-01-01", "2024-12-31", horizon_days=180, n_cutoffs=3)
-    [Timestamp('2024-01-06 00:00:00'), Timestamp('2024-04-05 00:00:00'), Timestamp('2024-07-04 00:00:00')]
+    >>> cuts = choose_cutoffs("2022-01-01", "2024-12-31", horizon_days=180,
+    ...                       n_cutoffs=3)
+    >>> [str(c.date()) for c in cuts]
+    ['2024-01-06', '2024-04-05', '2024-07-04']
     """
     first = to_as_of(first_ts).normalize()
     last = to_as_of(last_ts).normalize()

@@ -1,0 +1,196 @@
+"""``segml train``: the main job, from config to a registered MLflow model."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segml.app.artifacts import write_artifacts
+from segml.app.fit import FitOutcome, fit_everything
+from segml.app.tables import data_fingerprint, load_tables
+from segml.config import Config, flatten, load_config
+
+__all__ = ["TrainResult", "train"]
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    run_id: str
+    model_uri: str
+    registered_model: str | None
+    version: str | None
+    metrics: dict[str, float]
+    tracking_uri: str
+    experiment: str
+    export_dir: Path
+    outcome: FitOutcome | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        """A few lines saying where the run is and how to look at it."""
+        keys = [
+            "history/macro_f1",
+            "baseline/persistence/history/macro_f1",
+            "cold_start/macro_f1",
+            "baseline/logistic/cold_start/macro_f1",
+            "segments/k",
+        ]
+        shown = "\n".join(
+            f"  {k:<40} {self.metrics[k]:.4f}" for k in keys if k in self.metrics
+        )
+        store = self.tracking_uri
+        return (
+            f"MLflow run {self.run_id} in experiment '{self.experiment}'\n"
+            f"  tracking store: {store}\n"
+            f"  model:          {self.model_uri}\n"
+            f"  exported to:    {self.export_dir}\n"
+            f"key metrics (out of time, latest cutoff):\n{shown}\n"
+            f"look at it:  mlflow ui --backend-store-uri {store}\n"
+            f"compare:     segml compare --experiment {self.experiment}\n"
+            f"promote:     segml promote --name {self.registered_model}"
+        )
+
+
+class _Steps:
+    """One line per step on stderr, with its duration (silent when quiet)."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.total, self.quiet, self.i = total, quiet, 0
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        self.i += 1
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.start
+            print(
+                f"[{self.i}/{self.total}] {message} (t={elapsed:.1f}s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def train(
+    config: Config | str | os.PathLike | None = None,
+    *,
+    overrides: tuple[str, ...] | list[str] = (),
+    quiet: bool = False,
+) -> TrainResult:
+    """Train on the configured data and log one MLflow run.
+
+    Loads the tables, builds the rolling-origin training set, evaluates out of
+    time on the latest cutoff beside the baselines, refits on every cutoff, fits
+    tiers and segments on the latest snapshot, and logs params, tags, metrics,
+    artifacts and the pipeline (registered with the alias ``candidate``).
+
+    Parameters
+    ----------
+    config : Config, path or None
+        A validated config, a YAML path, or ``None`` for the defaults.
+    overrides : sequence of str
+        ``key=value`` overrides applied to a YAML config.
+    quiet : bool
+        Do not print progress.
+    """
+    import mlflow
+
+    from segml._version import __version__
+    from segml.persist import export_model
+    from segml.tracking.model import log_pipeline_model
+    from segml.tracking.store import artifact_location_for, resolve_tracking_uri
+
+    cfg = config if isinstance(config, Config) else load_config(config, overrides)
+    step = _Steps(7, quiet)
+    step(f"loading data ({cfg.data.source})")
+    tables = load_tables(cfg.data)
+    fingerprint = data_fingerprint(tables)
+    outcome = fit_everything(cfg, tables, step=step)
+
+    step("logging the MLflow run")
+    tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)
+    experiment = cfg.mlflow.experiment
+    if mlflow.get_experiment_by_name(experiment) is None:
+        location = cfg.mlflow.artifact_location or artifact_location_for(
+            tracking_uri, experiment
+        )
+        mlflow.create_experiment(experiment, artifact_location=location)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run() as run:
+        mlflow.set_tags(
+            {
+                "segml.version": __version__,
+                "data.fingerprint": fingerprint,
+                "data.source": cfg.data.source,
+                **({"git.commit": c} if (c := _git_commit()) else {}),
+            }
+        )
+        mlflow.log_params(
+            {k: _param(v) for k, v in flatten(cfg).items()}, synchronous=True
+        )
+        mlflow.log_metrics(outcome.metrics)
+        export_dir = (
+            Path(cfg.models_dir)
+            / f"{cfg.mlflow.registered_model}-{run.info.run_id[:8]}"
+        )
+        export_model(
+            outcome.pipeline,
+            export_dir,
+            metrics=outcome.metrics,
+            data_fingerprint=fingerprint,
+            extra={"run_id": run.info.run_id, "config": cfg.model_dump(mode="json")},
+        )
+        with tempfile.TemporaryDirectory(prefix="segml-report-") as folder:
+            write_artifacts(Path(folder), cfg, outcome)
+            mlflow.log_artifacts(folder, artifact_path="report")
+        info = log_pipeline_model(
+            export_dir,
+            outcome.pipeline,
+            outcome.input_example,
+            registered_model=cfg.mlflow.registered_model,
+        )
+    version = (
+        str(info.registered_model_version) if info.registered_model_version else None
+    )
+    model_uri = (
+        f"models:/{cfg.mlflow.registered_model}/{version}"
+        if version
+        else info.model_uri
+    )
+    step("done")
+    return TrainResult(
+        run_id=run.info.run_id,
+        model_uri=model_uri,
+        registered_model=cfg.mlflow.registered_model,
+        version=version,
+        metrics=outcome.metrics,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        export_dir=export_dir.resolve(),
+        outcome=outcome,
+    )
+
+
+def _param(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _git_commit() -> str | None:
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
