@@ -1,0 +1,170 @@
+"""Input handling shared by the buy-till-you-die models.
+
+Every public method takes either separate columns (numpy arrays, pandas Series or
+scalars) or one RFM frame as returned by :func:`segml.features.rfm.rfm_summary`,
+and gives back a Series on the input's index when the input had one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.linalg import eigh_tridiagonal
+from scipy.optimize import minimize
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["ArrayLike", "ConvergenceWarning"]
+
+#: What the public methods accept for one column of customers.
+ArrayLike: TypeAlias = npt.ArrayLike | pd.Series
+
+
+def columns(
+    first: ArrayLike | pd.DataFrame,
+    rest: Sequence[ArrayLike | None],
+    names: Sequence[str],
+) -> tuple[list[np.ndarray], pd.Index | None]:
+    """Return the named columns as broadcast float arrays, plus an index if any.
+
+    ``first`` may be a DataFrame holding every column in ``names`` (the other
+    arguments must then be ``None``), or the first column itself.
+    """
+    if isinstance(first, pd.DataFrame):
+        if any(value is not None for value in rest):
+            raise TypeError(
+                "pass either one RFM frame or separate columns, not both: "
+                f"got a DataFrame and {', '.join(names[1:])}"
+            )
+        missing = [name for name in names if name not in first.columns]
+        if missing:
+            raise ValueError(
+                f"the RFM frame lacks column(s) {missing}; it has "
+                f"{list(first.columns)} (see segml.features.rfm.rfm_summary)"
+            )
+        values: list[ArrayLike] = [first[name] for name in names]
+    else:
+        if any(value is None for value in rest):
+            absent = [n for n, v in zip(names[1:], rest, strict=True) if v is None]
+            raise TypeError(f"missing column(s) {absent}: pass them or an RFM frame")
+        values = [first, *rest]  # type: ignore[list-item]
+    index = _common_index(values, names)
+    arrays = [np.asarray(v, dtype="float64") for v in values]
+    try:
+        arrays = [np.array(a) for a in np.broadcast_arrays(*arrays)]
+    except ValueError as exc:
+        shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrays, strict=True))
+        raise ValueError(f"columns do not have matching shapes: {shapes}") from exc
+    for name, array in zip(names, arrays, strict=True):
+        bad = ~np.isfinite(array)
+        if bad.any():
+            raise ValueError(
+                f"{name} must be finite; offending rows: {_rows(bad, index)}"
+            )
+    return arrays, index
+
+
+def check_rfm(
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+    index: pd.Index | None,
+) -> None:
+    """Raise if the values break the BG/NBD conventions (0 <= recency <= T)."""
+    rules = {
+        "frequency must be >= 0": frequency < 0,
+        "recency must be >= 0": recency < 0,
+        "recency must be <= T": recency > T,
+        "recency must be 0 when frequency is 0": (frequency == 0) & (recency != 0),
+    }
+    for message, bad in rules.items():
+        if np.any(bad):
+            raise ValueError(f"{message}; offending rows: {_rows(bad, index)}")
+
+
+def wrap(values: np.ndarray, index: pd.Index | None, name: str) -> object:
+    """A Series on ``index`` if there is one, a float for 0-d input, else the array."""
+    if index is not None:
+        return pd.Series(values, index=index, name=name)
+    if values.ndim == 0:
+        return float(values)
+    return values
+
+
+def fit_log_params(
+    objective,
+    start: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, object]:
+    """Minimise ``objective(log_params) -> (value, gradient)`` with L-BFGS-B.
+
+    Returns the fitted natural-scale parameters and scipy's result; the caller
+    decides what to do when ``result.success`` is false.
+    """
+    result = minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-30.0, 30.0)] * len(start),
+        options={"maxiter": max_iter, "ftol": tol, "gtol": tol},
+    )
+    return np.exp(result.x), result
+
+
+def unique_rows(*arrays: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of the stacked columns and how often each occurs."""
+    stacked = np.column_stack([a.ravel() for a in arrays])
+    distinct, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [distinct[:, j] for j in range(distinct.shape[1])], counts.astype("float64")
+
+
+def _common_index(values: Sequence[ArrayLike], names: Sequence[str]) -> pd.Index | None:
+    indexes = [v.index for v in values if isinstance(v, pd.Series)]
+    if not indexes:
+        return None
+    for other in indexes[1:]:
+        if not other.equals(indexes[0]):
+            raise ValueError(f"the Series passed as {', '.join(names)} are not aligned")
+    return indexes[0]
+
+
+def _rows(bad: np.ndarray, index: pd.Index | None, limit: int = 5) -> str:
+    positions = np.flatnonzero(np.atleast_1d(bad))
+    labels = positions if index is None else index[positions]
+    shown = ", ".join(map(str, labels[:limit]))
+    more = f" and {len(positions) - limit} more" if len(positions) > limit else ""
+    return f"[{shown}]{more}"
+
+
+def beta_nodes(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss quadrature nodes and weights (summing to 1) for p ~ Beta(a, b).
+
+    Golub-Welsch on the Jacobi recurrence, so that it works for the very large
+    ``b`` of heavy buyers, where :func:`scipy.special.roots_jacobi` overflows.
+    """
+    al, be = b - 1.0, a - 1.0  # Jacobi weight (1-u)^al (1+u)^be, p = (1+u)/2
+    k = np.arange(n, dtype="float64")
+    s = 2.0 * k + al + be
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diag = (be**2 - al**2) / (s * (s + 2.0))
+    if abs(al + be) < 1e-12:  # the k = 0 term is 0/0 there; its limit
+        diag[0] = (be - al) / (al + be + 2.0)
+    k1, s1 = k[1:], s[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off2 = 4.0 * k1 * (k1 + al) * (k1 + be) * (k1 + al + be)
+        off2 /= s1**2 * (s1 + 1.0) * (s1 - 1.0)
+    # k = 1: (k + al + be) / (s - 1) is 1 (0/0 when al + be = -1).
+    if n > 1:
+        off2[0] = (
+            4.0 * (1.0 + al) * (1.0 + be) / ((2.0 + al + be) ** 2 * (3.0 + al + be))
+        )
+    off = np.sqrt(off2)
+    nodes, vectors = eigh_tridiagonal(diag, off)
+    weights = vectors[0] ** 2
+    return (1.0 + nodes) / 2.0, weights / weights.sum()
