@@ -182,50 +182,58 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         for name, mask in self._route_masks(X).items():
             if mask.any():
                 proba[mask] = self.routes_[name].predict_proba(X.loc[mask])
-        return pd.DataFrame(
-            proba, index=X.index, columns=[f"p_{t}" for t in self.classes_]
-        )
+        return self._proba_frame(proba, X.index)
 
     def score(self, X: pd.DataFrame, y: object = None) -> pd.Series:  # noqa: ARG002
         """Expected tier score in [0, 1] (1 = top tier), for ranking customers."""
         proba = self.predict_proba(X).to_numpy()
         return pd.Series(expected_score(proba), index=X.index, name="score")
 
-    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Tier, probabilities, route and top reasons for every row, in order."""
+    def predict(self, X: pd.DataFrame, *, reasons: bool = True) -> pd.DataFrame:
+        """Tier, probabilities, route and top reasons for every row, in order.
+
+        ``reasons=False`` leaves the ``reason_*`` columns empty and skips the
+        SHAP computation, by far the most expensive part of scoring a batch.
+        """
         check_is_fitted(self, "routes_")
         X = self._check_frame(X)
-        proba = self.predict_proba(X)
-        values = proba.to_numpy()
-        codes = np.zeros(len(X), dtype=int)
-        route = np.empty(len(X), dtype=object)
-        reasons: list[list[str]] = [[] for _ in range(len(X))]
+        n = len(X)
+        proba = np.zeros((n, len(self.classes_)))
+        codes = np.zeros(n, dtype=int)
+        route = np.empty(n, dtype=object)
+        texts: list[list[str]] = [[] for _ in range(n)]
         for name, mask in self._route_masks(X).items():
             if not mask.any():
                 continue
             fitted = self.routes_[name]
-            route[mask] = name
+            rows = X.loc[mask] if not mask.all() else X
+            matrix = fitted.matrix(rows)
+            proba[mask] = fitted.predict_proba(rows, matrix)
             if self.decision == "argmax":
-                codes[mask] = values[mask].argmax(axis=1)
+                codes[mask] = proba[mask].argmax(axis=1)
             else:
-                score = expected_score(values[mask])
+                score = expected_score(proba[mask])
                 codes[mask] = (score[:, None] < fitted.thresholds[None, :]).sum(axis=1)
-            for i, text in zip(
-                np.flatnonzero(mask),
-                fitted.reasons(X.loc[mask], codes[mask], self.n_reasons),
-                strict=True,
-            ):
-                reasons[i] = text
+            route[mask] = name
+            if reasons and self.n_reasons > 0:
+                found = fitted.reasons(rows, codes[mask], self.n_reasons, matrix)
+                for i, text in zip(np.flatnonzero(mask), found, strict=True):
+                    texts[i] = text
         out = pd.DataFrame(
             {"tier": pd.Categorical.from_codes(codes, categories=self.classes_)},
             index=X.index,
         )
-        out = pd.concat([out, proba], axis=1)
+        out = pd.concat([out, self._proba_frame(proba, X.index)], axis=1)
         out["route"] = pd.Series(route, index=X.index, dtype="str")
         for k in range(self.n_reasons):
-            texts = [r[k] if k < len(r) else "" for r in reasons]
-            out[f"reason_{k + 1}"] = pd.Series(texts, index=X.index, dtype="str")
+            column = [t[k] if k < len(t) else "" for t in texts]
+            out[f"reason_{k + 1}"] = pd.Series(column, index=X.index, dtype="str")
         return out
+
+    def _proba_frame(self, proba: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        return pd.DataFrame(
+            proba, index=index, columns=[f"p_{t}" for t in self.classes_]
+        )
 
     def _route_masks(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         history = X["has_history"].fillna(False).to_numpy(dtype=bool)
