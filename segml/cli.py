@@ -146,8 +146,9 @@ def promote(name, version, from_alias, alias, config_path) -> None:
 @click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--out", required=True, help="Output file (.csv or .parquet).")
+@click.option("--no-reasons", is_flag=True, help="Skip per-row reasons (faster).")
 @_friendly
-def score(model_uri, as_of, config_path, overrides, out) -> None:
+def score(model_uri, as_of, config_path, overrides, out, no_reasons) -> None:
     """Score every customer known at AS_OF (leads included) from the raw tables."""
     from segml.app.tables import load_tables
     from segml.scoring import score_tables
@@ -155,7 +156,12 @@ def score(model_uri, as_of, config_path, overrides, out) -> None:
     cfg = _config(config_path, overrides)
     tables = load_tables(cfg.data)
     scored = score_tables(
-        model_uri, tables.transactions, tables.customers, tables.events, as_of=as_of
+        model_uri,
+        tables.transactions,
+        tables.customers,
+        tables.events,
+        as_of=as_of,
+        reasons=not no_reasons,
     )
     _write(scored, out)
     click.echo(f"{len(scored)} customers scored -> {out}")
@@ -165,14 +171,15 @@ def score(model_uri, as_of, config_path, overrides, out) -> None:
 @click.argument("leads", type=click.Path(exists=True, dir_okay=True))
 @click.option("--model", "model_uri", required=True)
 @click.option("--out", required=True, help="Output file (.csv or .parquet).")
+@click.option("--no-reasons", is_flag=True, help="Skip per-row reasons (faster).")
 @_friendly
-def score_leads(leads, model_uri, out) -> None:
+def score_leads(leads, model_uri, out, no_reasons) -> None:
     """Score new leads (a CSV or Parquet of customer attributes) by cold start."""
     from segml.data import read_customers
     from segml.scoring import predict
 
     table = read_customers(leads)
-    scored = predict(table.assign(has_history=False), model_uri)
+    scored = predict(table.assign(has_history=False), model_uri, reasons=not no_reasons)
     _write(scored, out)
     click.echo(f"{len(scored)} leads scored -> {out}")
 

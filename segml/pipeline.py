@@ -65,7 +65,7 @@ class SegmlPipeline:
         probs = [f"p_{t}" for t in self.tiers]
         return ["customer_id", "tier", *probs, "route", "segment", *reasons]
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, frame: pd.DataFrame, *, reasons: bool = True) -> pd.DataFrame:
         """Score customers and leads; one output row per input row, in order.
 
         Parameters
@@ -77,6 +77,9 @@ class SegmlPipeline:
             ``orders`` is above 0; without either column, every row is a lead.
             Unknown extra columns are ignored; missing feature columns are
             treated as missing values; unseen category values become missing.
+        reasons : bool
+            Compute the top reasons (LightGBM SHAP contributions). They are the
+            costliest part of scoring; ``False`` leaves ``reason_*`` empty.
 
         Returns
         -------
@@ -90,7 +93,7 @@ class SegmlPipeline:
                 {c: pd.Series(dtype="str") for c in self.output_columns},
                 index=frame.index,
             ).astype({f"p_{t}": "float64" for t in self.tiers})
-        answer = self.predictor.predict(rows)
+        answer = self.predictor.predict(rows, reasons=reasons)
         out = pd.DataFrame({"customer_id": rows["customer_id"]}, index=rows.index)
         out["tier"] = answer["tier"].astype("str")
         for tier in self.tiers:

@@ -45,7 +45,12 @@ def _load_uri(uri: str) -> SegmlPipeline:
     return mlflow.pyfunc.load_model(uri).unwrap_python_model().pipeline
 
 
-def predict(frame: pd.DataFrame, model: str | os.PathLike | object) -> pd.DataFrame:
+def predict(
+    frame: pd.DataFrame,
+    model: str | os.PathLike | object,
+    *,
+    reasons: bool = True,
+) -> pd.DataFrame:
     """Score customers and leads: same rows, same order, same ids.
 
     Parameters
@@ -55,6 +60,8 @@ def predict(frame: pd.DataFrame, model: str | os.PathLike | object) -> pd.DataFr
         history feature columns (see :meth:`SegmlPipeline.predict`).
     model : str, path, SegmlPipeline or pyfunc model
         For example ``"models:/segml-tier@champion"``.
+    reasons : bool
+        Compute the per-row reasons (``False`` is much faster for bulk scoring).
 
     Returns
     -------
@@ -62,7 +69,7 @@ def predict(frame: pd.DataFrame, model: str | os.PathLike | object) -> pd.DataFr
         ``customer_id``, ``tier``, ``p_<tier>``, ``route``, ``segment``,
         ``reason_1..3``, indexed like ``frame``.
     """
-    return load_pipeline(model).predict(frame)
+    return load_pipeline(model).predict(frame, reasons=reasons)
 
 
 def score_tables(
@@ -72,6 +79,7 @@ def score_tables(
     events: pd.DataFrame | None = None,
     *,
     as_of: object,
+    reasons: bool = True,
 ) -> pd.DataFrame:
     """Build features as of ``as_of`` from raw tables and score every known customer.
 
@@ -84,4 +92,4 @@ def score_tables(
     features = build_features(
         transactions, customers, events, as_of=as_of, **pipeline.feature_params
     )
-    return pipeline.predict(features.reset_index())
+    return pipeline.predict(features.reset_index(), reasons=reasons)
