@@ -1,4 +1,6 @@
-"""Suite-wide isolation, set before any test (notebook kernels included) runs.
+"""Suite-wide isolation and shared fixtures.
+
+Set before any test (notebook kernels included) runs:
 
 - MLflow writes to a temporary SQLite store, never into the working tree.
 - Plots render off-screen.
@@ -9,7 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
+
+import pytest
 
 _SAVED: dict[str, str | None] = {}
 _STORE: list[str] = []
@@ -37,3 +43,65 @@ def pytest_unconfigure(config):
             os.environ[key] = value
     for store in _STORE:
         shutil.rmtree(store, ignore_errors=True)
+
+
+# --- shared fixtures -------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent
+
+SMALL = [
+    "data.synthetic.n_customers=1500",
+    "data.synthetic.seed=3",
+    "training.n_cutoffs=3",
+    "model.lgbm.n_estimators=40",
+    "segments.k_max=4",
+    "segments.sample_size=1000",
+    "mlflow.experiment=segml-test",
+    "mlflow.registered_model=segml-test-tier",
+]
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory):
+    """A scratch working directory: exports and artifacts land here."""
+    path = tmp_path_factory.mktemp("work")
+    previous = Path.cwd()
+    os.chdir(path)
+    yield path
+    os.chdir(previous)
+
+
+@pytest.fixture(scope="session")
+def small_config(workdir):
+    from segml.config import load_config
+
+    return load_config(ROOT / "configs" / "default.yaml", SMALL)
+
+
+@pytest.fixture(scope="session")
+def trained(small_config):
+    from segml.app.train import train
+
+    return train(small_config, quiet=True)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local Spark session in UTC (skipped where pyspark is not installed)."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("segml-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
