@@ -1,35 +1,48 @@
 # Two entry points, each creating the virtual environment it needs:
 #   make demo   set up, then train on the embedded default data (configs/default.yaml)
-#   make test   set up, then lint and run the whole test suite
+#   make test   set up (with the dev and spark extras), lint, run the whole suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.segml-installed
+PIP := $(BIN)/python -m pip
 PIP_FLAGS ?= --quiet --disable-pip-version-check
+BASE := $(VENV)/.segml-base
+DEV := $(VENV)/.segml-dev
+RUN := PATH="$(abspath $(BIN)):$$PATH"
 
-.PHONY: demo test lint format venv clean
+.PHONY: demo test lint format clean java
 
-venv: $(STAMP)
-
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e ".[dev]"
-	touch $(STAMP)
+	$(PIP) install $(PIP_FLAGS) --upgrade pip
 
-demo: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/segml train --config configs/default.yaml
+$(BASE): pyproject.toml | $(BIN)/python
+	$(PIP) install $(PIP_FLAGS) -e .
+	touch $@
 
-lint: $(STAMP)
+$(DEV): pyproject.toml | $(BIN)/python
+	$(PIP) install $(PIP_FLAGS) -e ".[dev,spark]"
+	touch $@ $(BASE)
+
+demo: $(BASE)
+	$(RUN) $(BIN)/segml train --config configs/default.yaml
+
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(DEV)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+# Spark 4 needs Java 17; install Debian's JRE when it is missing and we are root
+java:
+	@command -v java >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } || \
+	  echo "note: no Java 17 found; the Spark tests will be skipped"
+
+test: lint java
+	$(RUN) $(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) mlflow.db mlruns .pytest_cache .ruff_cache

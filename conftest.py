@@ -89,6 +89,8 @@ def trained(small_config):
 def spark():
     """A local Spark session in UTC (skipped where pyspark is not installed)."""
     pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java 17 on PATH (Debian: openjdk-17-jre-headless)")
     from pyspark.sql import SparkSession
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
