@@ -1,6 +1,19 @@
-"""Point-in-time customer features."""
+"""Point-in-time customer features (value, behaviour, lifecycle, loyalty,
+attributes), built by Ibis expressions on in-process DuckDB."""
 
 from segml.features.asof import to_as_of
+from segml.features.builder import FeatureBuilder, build_features, build_features_many
+from segml.features.catalogue import CATALOGUE, FEATURES, feature_names, to_markdown
 from segml.features.rfm import rfm_summary
 
-__all__ = ["rfm_summary", "to_as_of"]
+__all__ = [
+    "CATALOGUE",
+    "FEATURES",
+    "FeatureBuilder",
+    "build_features",
+    "build_features_many",
+    "feature_names",
+    "rfm_summary",
+    "to_as_of",
+    "to_markdown",
+]

@@ -1,0 +1,350 @@
+"""The embedded engine: an Ibis connection to in-process DuckDB, and inputs.
+
+Feature definitions (the family modules) are backend-neutral Ibis expressions;
+this module is the only place that knows the backend. It turns each input
+(a pandas DataFrame, or a CSV/Parquet file or Parquet folder) into an Ibis
+table with the canonical columns of the data contract:
+
+* a DataFrame is validated with :mod:`segml.data` unless it is already in
+  canonical form (the fast path only checks dtypes and missing keys, which is
+  cheap at 10 M rows), then registered with ``ibis.memtable`` (zero copy for
+  Arrow-backed strings, datetimes and floats);
+* a path is scanned lazily by DuckDB, never loaded whole: the column mapping
+  becomes renames in the expression, and column types are checked in SQL
+  (unparseable values and mixed time zones raise
+  :class:`~segml.errors.SegmlDataError` naming the table and column).
+
+Frames already in canonical form, and paths, are trusted not to hold exact
+duplicate order lines: that repair costs a full sort of the log and is done by
+:func:`segml.data.validate_transactions` / :func:`segml.data.read_transactions`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import ibis
+import ibis.expr.datatypes as dt
+import pandas as pd
+import pyarrow as pa
+
+from segml.data import CUSTOMERS, EVENTS, TRANSACTIONS, TableSpec
+from segml.data.validate import (
+    validate_customers,
+    validate_events,
+    validate_transactions,
+)
+from segml.errors import SegmlDataError
+
+__all__ = [
+    "Source",
+    "connect",
+    "drop",
+    "load_table",
+    "materialize",
+    "memtable",
+    "to_frame",
+]
+
+Source = pd.DataFrame | str | os.PathLike
+SPECS: dict[str, TableSpec] = {
+    "transactions": TRANSACTIONS,
+    "customers": CUSTOMERS,
+    "events": EVENTS,
+}
+_VALIDATORS = {
+    "transactions": validate_transactions,
+    "customers": validate_customers,
+    "events": validate_events,
+}
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".tsv", ".txt")
+_TZ_SUFFIX = r"\d:\d{2}(:\d{2}(\.\d*)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
+_IBIS_TYPES = {"id": dt.string, "str": dt.string, "float": dt.float64}
+
+
+def connect(settings: Mapping[str, object] | None = None) -> ibis.BaseBackend:
+    """A fresh in-process DuckDB connection in UTC.
+
+    ``settings`` are DuckDB settings, e.g. ``{"memory_limit": "4GB",
+    "temp_directory": "/scratch", "threads": 2}``; beyond ``memory_limit``
+    DuckDB spills to ``temp_directory``, which is how logs larger than memory
+    are built.
+    """
+    con = ibis.duckdb.connect()
+    options = {"TimeZone": "UTC", "preserve_insertion_order": False}
+    options.update(settings or {})
+    for key, val in options.items():
+        if not str(key).replace("_", "").isalnum():
+            raise ValueError(f"not a DuckDB setting name: {key!r}")
+        literal = str(val).lower() if isinstance(val, bool) else str(val)
+        con.raw_sql(f"SET {key} = '{literal}'")
+    return con
+
+
+def memtable(frame: pd.DataFrame) -> ibis.Table:
+    """``frame`` as an in-memory Ibis table, through Arrow (zero copy for
+    Arrow-backed strings, datetimes and floats; this also avoids Ibis' pandas
+    type inference, which trips a pandas 4 deprecation warning)."""
+    return ibis.memtable(pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def to_frame(expr: ibis.Table) -> pd.DataFrame:
+    """Execute ``expr`` into pandas through Arrow (faster than Ibis' own
+    pandas conversion, and free of its pandas 4 deprecation warning)."""
+    with warnings.catch_warnings():
+        # ibis 12 calls DuckDB's deprecated fetch_arrow_table
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return expr.to_pyarrow().to_pandas()
+
+
+def materialize(con: ibis.BaseBackend, expr: ibis.Table, name: str) -> ibis.Table:
+    """Compute ``expr`` now into a temporary table and return that table.
+
+    Running the stages of a build one after the other (instead of as one big
+    plan) keeps a single large hash table alive at a time: at 10 M rows this
+    is more than twice as fast and uses less memory.
+    """
+    with warnings.catch_warnings():
+        # ibis 12 calls DuckDB's deprecated fetch_arrow_table here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return con.create_table(name, expr, temp=True)
+
+
+def drop(con: ibis.BaseBackend, names: list[str]) -> None:
+    """Free temporary tables made by :func:`materialize`."""
+    for name in names:
+        # plain DROP: ibis' drop_table emits IF EXISTS, which DuckDB 2.0's
+        # parser rejects
+        con.raw_sql(f'DROP TABLE "{name}"')
+
+
+def load_table(
+    con: ibis.BaseBackend,
+    source: Source,
+    table: str,
+    *,
+    columns: Mapping[str, str] | None = None,
+    ts_format: str | None = None,
+    keep_extra: bool = False,
+) -> ibis.Table:
+    """One canonical input table as an Ibis expression on ``con``.
+
+    Parameters
+    ----------
+    con : ibis backend
+        From :func:`connect`.
+    source : DataFrame or path
+        The table, a CSV file, a Parquet file or a folder of Parquet files.
+    table : {"transactions", "customers", "events"}
+        Which table of the data contract ``source`` is.
+    columns : mapping, optional
+        Canonical name -> the user's column name.
+    ts_format : str, optional
+        ``strftime`` format of text timestamps.
+    keep_extra : bool
+        Keep columns outside the contract (customer attributes).
+    """
+    spec = SPECS[table]
+    if isinstance(source, pd.DataFrame):
+        frame = canonical_frame(source, table, columns=columns, ts_format=ts_format)
+        if not keep_extra:
+            frame = frame[[c for c in spec.columns if c in frame.columns]]
+        return memtable(frame)
+    with warnings.catch_warnings():
+        # ibis 12 calls DuckDB's deprecated fetch_arrow_table
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _scan(con, Path(source), spec, columns or {}, ts_format, keep_extra)
+
+
+def canonical_frame(
+    frame: pd.DataFrame,
+    table: str,
+    *,
+    columns: Mapping[str, str] | None = None,
+    ts_format: str | None = None,
+) -> pd.DataFrame:
+    """``frame`` itself when already canonical, else its validated copy."""
+    if not columns and _is_canonical(frame, SPECS[table]):
+        return frame
+    return _VALIDATORS[table](frame, columns=columns, ts_format=ts_format)
+
+
+def _is_canonical(frame: pd.DataFrame, spec: TableSpec) -> bool:
+    if frame.empty or any(c not in frame.columns for c in spec.required):
+        return False
+    if frame.columns.duplicated().any():
+        return False
+    for column, kind in spec.columns.items():
+        if column not in frame.columns:
+            continue
+        dtype = frame[column].dtype
+        if kind == "ts":
+            ok = dtype == "datetime64[us]"
+        elif kind == "float":
+            ok = dtype == "float64"
+        else:
+            ok = isinstance(dtype, pd.StringDtype)
+        if not ok:
+            return False
+    for column in spec.required:
+        if frame[column].hasnans:
+            return False
+    return all(frame[key].is_unique for key in spec.unique)
+
+
+# ------------------------------------------------------------------ paths
+def _scan(
+    con: ibis.BaseBackend,
+    path: Path,
+    spec: TableSpec,
+    columns: Mapping[str, str],
+    ts_format: str | None,
+    keep_extra: bool,
+) -> ibis.Table:
+    if not path.exists():
+        raise SegmlDataError(spec.name, None, f"no such file or folder: {path}")
+    name = path.name.lower()
+    if path.is_dir():
+        raw = con.read_parquet(str(path / "**" / "*.parquet"))
+    elif name.endswith(_PARQUET):
+        raw = con.read_parquet(str(path))
+    elif name.endswith(_CSV):
+        header = con.read_csv(str(path), all_varchar=True).columns
+        text = {
+            columns.get(c, c): "VARCHAR"
+            for c, kind in spec.columns.items()
+            if kind in ("id", "str", "ts") and columns.get(c, c) in header
+        }
+        raw = con.read_csv(str(path), types=text) if text else con.read_csv(str(path))
+    else:
+        raise SegmlDataError(
+            spec.name,
+            None,
+            f"cannot tell the format of {path.name}; use .csv, .tsv, "
+            ".parquet or a folder of Parquet files",
+        )
+    unknown = [c for c in columns if c not in spec.columns]
+    if unknown:
+        raise SegmlDataError(
+            spec.name, unknown[0], f"the column mapping names unknown '{unknown[0]}'"
+        )
+    for canon, user in columns.items():
+        if user not in raw.columns:
+            raise SegmlDataError(
+                spec.name,
+                user,
+                f"the column mapping reads '{canon}' from '{user}', but the file "
+                f"has no such column; it has: {', '.join(raw.columns)}",
+            )
+    raw = raw.rename(dict(columns))
+    for column in spec.required:
+        if column not in raw.columns:
+            raise SegmlDataError(
+                spec.name,
+                column,
+                f"required column '{column}' is missing; the file has: "
+                f"{', '.join(raw.columns)}",
+            )
+    typed = {}
+    for column, kind in spec.columns.items():
+        if column in raw.columns:
+            typed[column] = _typed(raw, column, kind, spec.name, ts_format)
+    extra = [c for c in raw.columns if c not in typed] if keep_extra else []
+    return raw.select(**typed, **{c: raw[c] for c in extra})
+
+
+def _typed(
+    raw: ibis.Table, column: str, kind: str, table: str, ts_format: str | None
+) -> ibis.Value:
+    value = raw[column]
+    if kind == "ts":
+        return _typed_ts(raw, column, table, ts_format)
+    target = _IBIS_TYPES[kind]
+    if value.type() == target:
+        return value
+    if kind in ("id", "str"):
+        if value.type().is_floating():
+            return value.cast("int64").cast("string")
+        return value.cast("string")
+    if value.type().is_numeric() or value.type().is_boolean():
+        return value.cast(target)
+    return _checked_cast(raw, column, target, table)
+
+
+def _checked_cast(
+    raw: ibis.Table, column: str, target: dt.DataType, table: str
+) -> ibis.Value:
+    value = raw[column]
+    bad = raw.filter(value.notnull() & value.try_cast(target).isnull())
+    rows = to_frame(bad.limit(5))
+    if len(rows):
+        raise SegmlDataError(
+            table,
+            column,
+            f"value(s) cannot be read as {target} (e.g. {rows[column].iloc[0]!r})",
+            rows,
+        )
+    return value.cast(target)
+
+
+def _typed_ts(
+    raw: ibis.Table, column: str, table: str, ts_format: str | None
+) -> ibis.Value:
+    value = raw[column]
+    kind = value.type()
+    if kind.is_timestamp():
+        if kind.timezone is not None:
+            return value.cast(dt.Timestamp(timezone="UTC")).cast(dt.timestamp)
+        return (
+            value.cast(dt.Timestamp(scale=6)) if kind.scale not in (None, 6) else value
+        )
+    if kind.is_date():
+        return value.cast(dt.timestamp)
+    if not kind.is_string():
+        raise SegmlDataError(
+            table, column, f"holds {kind}, not timestamps; pass ts_format= to parse"
+        )
+    text = value.strip()
+    aware = text.re_search(_TZ_SUFFIX)
+    counts = to_frame(
+        raw.aggregate(
+            aware=aware.sum(where=value.notnull()),
+            naive=(~aware).sum(where=value.notnull()),
+        )
+    )
+    n_aware, n_naive = int(counts["aware"].iloc[0] or 0), int(counts["naive"].iloc[0])
+    if n_aware and n_naive:
+        rows = to_frame(raw.filter(aware).limit(2))
+        rows = pd.concat([rows, to_frame(raw.filter(~aware).limit(3))])
+        raise SegmlDataError(
+            table,
+            column,
+            f"mixes time-zone-aware ({n_aware} rows) and naive ({n_naive} rows) "
+            "timestamps; make them all aware or all naive",
+            rows,
+        )
+    if ts_format is not None:
+        # DuckDB's strptime already fails loudly, naming the value and format
+        return text.as_timestamp(ts_format)
+    if n_aware:
+        parsed = text.cast(dt.Timestamp(timezone="UTC"))
+    else:
+        parsed = text.cast(dt.timestamp)
+    target = dt.Timestamp(timezone="UTC") if n_aware else dt.timestamp
+    bad = raw.filter(value.notnull() & text.try_cast(target).isnull())
+    rows = to_frame(bad.limit(5))
+    if len(rows):
+        raise SegmlDataError(
+            table,
+            column,
+            f"value(s) cannot be parsed as timestamps (e.g. {rows[column].iloc[0]!r})"
+            "; pass ts_format= to name the format",
+            rows,
+        )
+    if n_aware:
+        return parsed.cast(dt.timestamp)
+    return parsed

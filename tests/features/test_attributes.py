@@ -1,0 +1,34 @@
+"""Attribute pass-through (the cold-start columns)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import AS_OF, expected
+
+from segml.features import build_features
+
+
+def test_attributes_pass_through_with_dtypes(features):
+    want = expected(
+        {
+            "region": pd.Categorical(["north", "south", "north", np.nan]),
+            # e is absent from the customers table: missing, so ints become float
+            "size": [10.0, 3.0, 5.0, np.nan],
+        }
+    )
+    pd.testing.assert_frame_equal(features[["region", "size"]], want)
+    assert list(features.columns[-2:]) == ["region", "size"]
+
+
+def test_string_attributes_stay_str(world):
+    crm = world["customers"].assign(industry=["retail", "tech", "tech", "food"])
+    crm["industry"] = crm["industry"].astype("str")
+    out = build_features(world["transactions"], crm, as_of=AS_OF)
+    assert out["industry"].dtype == "str"
+    assert out.loc["b", "industry"] == "tech"
+
+
+def test_attribute_named_like_a_feature_is_an_error(world):
+    crm = world["customers"].assign(orders=1.0)
+    with pytest.raises(ValueError, match="names of features"):
+        build_features(world["transactions"], crm, as_of=AS_OF)
