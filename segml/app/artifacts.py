@@ -33,11 +33,6 @@ ARTIFACT_FILES = (
 
 def write_artifacts(folder: Path, cfg: Config, outcome: FitOutcome) -> list[Path]:
     """Write :data:`ARTIFACT_FILES` into ``folder``; returns the paths written."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     from segml.evaluation import confusion, plot_calibration, plot_confusion
     from segml.segments import plot_profiles
     from segml.tiers import pareto_table, plot_pareto
@@ -48,7 +43,6 @@ def write_artifacts(folder: Path, cfg: Config, outcome: FitOutcome) -> list[Path
 
     def save_fig(fig, name: str) -> None:
         fig.savefig(folder / name, dpi=110, bbox_inches="tight")
-        plt.close(fig)
         written.append(folder / name)
 
     def save_csv(frame: pd.DataFrame, name: str, index: bool = True) -> None:
@@ -97,11 +91,11 @@ def write_artifacts(folder: Path, cfg: Config, outcome: FitOutcome) -> list[Path
 
 
 def _importance_plot(importance: pd.DataFrame, top: int = 15):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     routes = list(importance["route"].unique()) or ["history"]
-    fig, axes = plt.subplots(1, len(routes), figsize=(5.5 * len(routes), 4.5))
-    axes = [axes] if len(routes) == 1 else list(axes)
+    fig = Figure(figsize=(5.5 * len(routes), 4.5))
+    axes = fig.subplots(1, len(routes), squeeze=False)[0]
     for ax, route in zip(axes, routes, strict=True):
         rows = importance.loc[importance["route"] == route].head(top)[::-1]
         ax.barh(rows["feature"], rows["gain"], color="#4C72B0")

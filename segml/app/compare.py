@@ -68,9 +68,10 @@ def compare_runs(
 
 def plot_comparison(table: pd.DataFrame, metric: str):
     """Bar chart of ``metric`` per run (best first); returns the Figure."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(table) + 2), 3.5))
+    fig = Figure(figsize=(max(4, 0.6 * len(table) + 2), 3.5))
+    ax = fig.subplots()
     ax.bar(table["run_id"], table[metric], color="#4C72B0")
     ax.set_ylabel(metric)
     ax.set_xlabel("run")

@@ -88,7 +88,7 @@ def fit_everything(
     evaluator = _predictor(cfg, cold_columns).fit(
         X.loc[train], tset.y[train], cutoff=tset.cutoff[train]
     )
-    prediction = evaluator.predict(X.loc[test])
+    prediction = evaluator.predict(X.loc[test], reasons=False)
     truth = tset.y[test]
     routes = evaluate_routes(truth, prediction, tiers)
     baselines = _baselines(cfg, tset, X, train, test, prediction, cold_columns)

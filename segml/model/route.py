@@ -86,7 +86,9 @@ class Route:
         route.model.fit(encoded.loc[train], codes[train])
         route.classes = route.model.classes_.astype(int)
         slice_mask = calibration_mask if use_cal else train
-        if use_cal and set(np.unique(codes[slice_mask])) >= set(route.classes):
+        slice_counts = np.bincount(codes[slice_mask], minlength=n_classes)
+        # every class of the model needs two rows in the slice: one per fold
+        if use_cal and (slice_counts[route.classes] >= 2).all():
             # The base model is frozen: the folds only decide which rows are
             # predicted when, so any split gives the same calibrator.
             route.calibrator = CalibratedClassifierCV(

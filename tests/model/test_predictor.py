@@ -169,3 +169,17 @@ def test_unknown_attribute_is_rejected():
     X, y, _ = make_data(n=100)
     with pytest.raises(ValueError, match="colour"):
         TierPredictor(attributes=["colour"]).fit(X, y)
+
+
+def test_calibration_is_skipped_when_a_class_is_too_rare_in_the_slice():
+    X, y, cutoff = make_data(n=900, seed=8)
+    history = X["has_history"].to_numpy()
+    slice_rows = (cutoff == cutoff.max()).to_numpy() & history
+    y = y.copy()
+    a_rows = np.flatnonzero(slice_rows & (y == "A").to_numpy())
+    assert len(a_rows) >= 2
+    y.iloc[a_rows[1:]] = "B"  # a single A left in the history calibration slice
+    model = TierPredictor(attributes=["size"], n_estimators=20).fit(X, y, cutoff=cutoff)
+    assert model.routes_["history"].calibrator is None
+    proba = model.predict_proba(X.head(20))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
