@@ -29,6 +29,9 @@ def pytest_configure(config):
         "MPLBACKEND": "Agg",
         "SEGML_SMALL": "1",
         "SEGML_SCRATCH": store,
+        # the test machines have 2 shared cores: OpenMP's spin-waiting threads
+        # made LightGBM and k-means many times slower under load (measured)
+        "OMP_NUM_THREADS": "1",
     }
     for key, value in settings.items():
         _SAVED[key] = os.environ.get(key)
