@@ -172,14 +172,25 @@ def score(model_uri, as_of, config_path, overrides, out, no_reasons) -> None:
 @click.option("--model", "model_uri", required=True)
 @click.option("--out", required=True, help="Output file (.csv or .parquet).")
 @click.option("--no-reasons", is_flag=True, help="Skip per-row reasons (faster).")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Date for days since sign-up (default: today, UTC).",
+)
 @_friendly
-def score_leads(leads, model_uri, out, no_reasons) -> None:
+def score_leads(leads, model_uri, out, no_reasons, as_of) -> None:
     """Score new leads (a CSV or Parquet of customer attributes) by cold start."""
     from segml.data import read_customers
     from segml.scoring import predict
 
     table = read_customers(leads)
-    scored = predict(table.assign(has_history=False), model_uri, reasons=not no_reasons)
+    scored = predict(
+        table.assign(has_history=False),
+        model_uri,
+        reasons=not no_reasons,
+        as_of=as_of,
+    )
     _write(scored, out)
     click.echo(f"{len(scored)} leads scored -> {out}")
 

@@ -65,7 +65,13 @@ class SegmlPipeline:
         probs = [f"p_{t}" for t in self.tiers]
         return ["customer_id", "tier", *probs, "route", "segment", *reasons]
 
-    def predict(self, frame: pd.DataFrame, *, reasons: bool = True) -> pd.DataFrame:
+    def predict(
+        self,
+        frame: pd.DataFrame,
+        *,
+        reasons: bool = True,
+        as_of: object | None = None,
+    ) -> pd.DataFrame:
         """Score customers and leads; one output row per input row, in order.
 
         Parameters
@@ -77,6 +83,10 @@ class SegmlPipeline:
             ``orders`` is above 0; without either column, every row is a lead.
             Unknown extra columns are ignored; missing feature columns are
             treated as missing values; unseen category values become missing.
+        as_of : date, optional
+            When the model uses ``days_since_signup`` and a row lacks it but has
+            ``signup_ts`` (a lead straight from a customer table), it is derived
+            as ``as_of - signup_ts`` in days; ``as_of`` defaults to today (UTC).
         reasons : bool
             Compute the top reasons (LightGBM SHAP contributions). They are the
             costliest part of scoring; ``False`` leaves ``reason_*`` empty.
@@ -87,7 +97,7 @@ class SegmlPipeline:
             ``customer_id``, ``tier``, ``p_<tier>`` for each tier, ``route``,
             ``segment``, ``reason_1..n``, with the input's index.
         """
-        rows = self._prepare(frame)
+        rows = self._prepare(frame, as_of)
         if rows.empty:
             return pd.DataFrame(
                 {c: pd.Series(dtype="str") for c in self.output_columns},
@@ -105,7 +115,7 @@ class SegmlPipeline:
                 out[column] = answer[column]
         return out.set_axis(frame.index)
 
-    def _prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _prepare(self, frame: pd.DataFrame, as_of: object = None) -> pd.DataFrame:
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
         rows = frame
@@ -132,7 +142,21 @@ class SegmlPipeline:
             customer_id=ids.astype("str"), has_history=self._has_history(rows)
         )
         self._check_numeric(rows)
-        return rows
+        return self._signup_days(rows, as_of)
+
+    def _signup_days(self, rows: pd.DataFrame, as_of: object) -> pd.DataFrame:
+        if "days_since_signup" not in self.attributes or "signup_ts" not in rows:
+            return rows
+        from segml.data.coerce import coerce_column
+        from segml.features.asof import to_as_of
+
+        stamp = to_as_of(as_of if as_of is not None else pd.Timestamp.now("UTC"))
+        signup = coerce_column(rows, "signup_ts", "ts", table=_TABLE, nullable=True)
+        derived = (stamp - signup).dt.total_seconds() / 86_400.0
+        given = rows.get("days_since_signup")
+        if given is not None:
+            derived = pd.to_numeric(given, errors="coerce").fillna(derived)
+        return rows.assign(days_since_signup=derived.astype("float64"))
 
     def _has_history(self, rows: pd.DataFrame) -> np.ndarray:
         if "has_history" in rows.columns:

@@ -50,6 +50,7 @@ def predict(
     model: str | os.PathLike | object,
     *,
     reasons: bool = True,
+    as_of: object | None = None,
 ) -> pd.DataFrame:
     """Score customers and leads: same rows, same order, same ids.
 
@@ -62,6 +63,8 @@ def predict(
         For example ``"models:/segml-tier@champion"``.
     reasons : bool
         Compute the per-row reasons (``False`` is much faster for bulk scoring).
+    as_of : date, optional
+        Reference date for leads given with ``signup_ts`` only (default: today).
 
     Returns
     -------
@@ -69,7 +72,7 @@ def predict(
         ``customer_id``, ``tier``, ``p_<tier>``, ``route``, ``segment``,
         ``reason_1..3``, indexed like ``frame``.
     """
-    return load_pipeline(model).predict(frame, reasons=reasons)
+    return load_pipeline(model).predict(frame, reasons=reasons, as_of=as_of)
 
 
 def score_tables(

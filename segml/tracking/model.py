@@ -45,7 +45,8 @@ def model_signature(pipeline: SegmlPipeline, example: pd.DataFrame):
     )
     inputs = [ColSpec("string", "customer_id")]
     inputs.append(ColSpec("boolean", "has_history", required=False))
-    seen = {"customer_id", "has_history"}
+    inputs.append(ColSpec("string", "signup_ts", required=False))
+    seen = {"customer_id", "has_history", "signup_ts"}
     for column in [*pipeline.attributes, *pipeline.history_features]:
         if column in seen:
             continue

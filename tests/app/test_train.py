@@ -115,3 +115,23 @@ def test_pyfunc_predict_matches_pipeline(trained):
     pd.testing.assert_frame_equal(
         served.reset_index(drop=True), direct.reset_index(drop=True)
     )
+
+
+def test_leads_get_days_since_signup_from_signup_ts(trained):
+    pipeline = trained.outcome.pipeline
+    assert "days_since_signup" in pipeline.attributes
+    lead = pd.DataFrame(
+        {"customer_id": ["L9"], "industry": ["retail"], "signup_ts": ["2024-06-01"]}
+    )
+    rows = pipeline._prepare(lead, as_of="2024-06-11")
+    assert rows.loc[0, "days_since_signup"] == 10.0
+    explicit = lead.assign(days_since_signup=3.0)
+    assert (
+        pipeline._prepare(explicit, as_of="2024-06-11").loc[0, "days_since_signup"]
+        == 3.0
+    )
+    by_date = pipeline.predict(lead, as_of="2024-06-11")
+    by_days = pipeline.predict(
+        lead.drop(columns="signup_ts").assign(days_since_signup=10.0)
+    )
+    pd.testing.assert_frame_equal(by_date, by_days)
