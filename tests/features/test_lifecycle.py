@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import AS_OF, expected
 
+from conftest import AS_OF, expected
 from segml.features import build_features
 
 NAN = np.nan

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pandas as pd
+
 from conftest import expected
 
 NAN = np.nan

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pandas as pd
-from conftest import AS_OF, expected
 
+from conftest import AS_OF, expected
 from segml.features import build_features
 
 NAN = np.nan
