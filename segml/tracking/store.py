@@ -19,8 +19,14 @@ def resolve_tracking_uri(configured: str | None = None) -> str:
 
     Examples
     --------
-    >>> resolve_tracking_uri("sqlite:////tmp/x.db")  # doctest: +SKIP
+    >>> import os
+    >>> saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> resolve_tracking_uri("sqlite:////tmp/x.db")
     'sqlite:////tmp/x.db'
+    >>> resolve_tracking_uri().endswith("/mlflow.db")
+    True
+    >>> if saved is not None:
+    ...     os.environ["MLFLOW_TRACKING_URI"] = saved
     """
     env = os.environ.get("MLFLOW_TRACKING_URI")
     if env:
