@@ -1,16 +1,33 @@
-"""Buy-till-you-die models: BG/NBD purchase counts and Gamma-Gamma spend."""
+"""Buy-till-you-die models: BG/NBD purchase counts and Gamma-Gamma spend,
+and the per-customer features and simulated futures derived from them."""
 
 from segml.btyd.bgnbd import BGNBD, bgnbd_log_likelihood
+from segml.btyd.features import (
+    BTYD_FEATURES,
+    HORIZON_FEATURES,
+    BTYDFit,
+    btyd_features,
+    btyd_features_many,
+    fit_btyd,
+)
 from segml.btyd.gamma_gamma import (
     GammaGamma,
     expected_value,
     gamma_gamma_log_likelihood,
 )
+from segml.btyd.simulate import simulate_future_value
 
 __all__ = [
     "BGNBD",
+    "BTYD_FEATURES",
+    "HORIZON_FEATURES",
+    "BTYDFit",
     "GammaGamma",
     "bgnbd_log_likelihood",
+    "btyd_features",
+    "btyd_features_many",
     "expected_value",
+    "fit_btyd",
     "gamma_gamma_log_likelihood",
+    "simulate_future_value",
 ]

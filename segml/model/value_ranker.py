@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from segml.btyd.features import HORIZON_FEATURES
 from segml.model.encoding import CategoryEncoder
 
 __all__ = [
@@ -58,12 +59,20 @@ class ValueRanker(RegressorMixin, BaseEstimator):
     time (see :mod:`segml.btyd.features`). A small, slowly learning booster
     (the defaults) keeps ``f`` close to 0 where the baseline is right.
 
+    The correction ``f`` never sees the offset nor the columns of ``exclude``
+    (by default the other horizon-dependent BTYD columns): their values grow
+    with the window, so a booster trained on short windows would read the
+    larger values of a longer scored window as heavier customers. Doubling the
+    offset of a row therefore exactly doubles its prediction.
+
     Parameters
     ----------
     offset : str or None
         Column of ``X`` holding the baseline expected value of the row's window
         (> 0; values below ``min_offset`` and NaN are raised to it). ``None``
         fits a plain log-link regression on value.
+    exclude : sequence of str
+        Columns of ``X`` that are not features (absent ones are ignored).
     objective : {"tweedie", "poisson"}
         LightGBM objective (both use a log link, which the offset needs).
     n_estimators, learning_rate, num_leaves, min_child_samples : number
@@ -81,8 +90,8 @@ class ValueRanker(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     columns_ : list of str
-        Feature columns (every column of ``X`` but ``customer_id``, ``cutoff``
-        and ``has_history``), offset included.
+        Feature columns: every column of ``X`` but ``customer_id``, ``cutoff``,
+        ``has_history``, the offset and ``exclude``.
     model_ : lightgbm.LGBMRegressor
 
     Examples
@@ -107,6 +116,7 @@ class ValueRanker(RegressorMixin, BaseEstimator):
         self,
         *,
         offset: str | None = "btyd_expected_value",
+        exclude: Sequence[str] = HORIZON_FEATURES,
         objective: str = "tweedie",
         n_estimators: int = 100,
         learning_rate: float = 0.02,
@@ -119,6 +129,7 @@ class ValueRanker(RegressorMixin, BaseEstimator):
         lgbm_params: Mapping[str, object] | None = None,
     ) -> None:
         self.offset = offset
+        self.exclude = exclude
         self.objective = objective
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -162,12 +173,15 @@ class ValueRanker(RegressorMixin, BaseEstimator):
             raise ValueError("y must be finite (0 for no purchase in the window)")
         if len(X) == 0:
             raise ValueError("cannot fit on zero rows")
-        self.columns_ = [c for c in X.columns if c not in _NEVER_FEATURES]
-        if self.offset is not None and self.offset not in self.columns_:
+        if self.offset is not None and self.offset not in X.columns:
             raise ValueError(
                 f"the offset column {self.offset!r} is not in X; add it (e.g. "
                 "segml.btyd.features.btyd_features) or pass offset=None"
             )
+        dropped = {*_NEVER_FEATURES, *self.exclude, self.offset}
+        self.columns_ = [c for c in X.columns if c not in dropped]
+        if not self.columns_:
+            raise ValueError("X has no feature column besides the offset")
         self.encoder_ = CategoryEncoder().fit(X[self.columns_])
         params = {
             "objective": self.objective,
