@@ -27,7 +27,12 @@ from segml.features.attributes import attach_attributes
 from segml.features.catalogue import dtypes, feature_names
 from segml.features.lifecycle import STAGES, check_thresholds
 
-__all__ = ["FeatureBuilder", "build_features", "build_features_many"]
+__all__ = [
+    "FeatureBuilder",
+    "build_features",
+    "build_features_many",
+    "feature_expression",
+]
 
 _FAMILIES = (value, behaviour, lifecycle, loyalty)
 
@@ -291,16 +296,62 @@ def _customer_frame(
     return read_customers(customers, columns=columns, ts_format=ts_format)
 
 
+def feature_expression(
+    con: ibis.BaseBackend,
+    tx: ir.Table,
+    customers: ir.Table | None = None,
+    events: ir.Table | None = None,
+    *,
+    cutoff: pd.Timestamp,
+    windows: Sequence[int] = (90, 365),
+    stage_thresholds: Mapping[str, float] | None = None,
+    columns: Sequence[str] | None = None,
+    ordered: bool = True,
+) -> tuple[ir.Table, list[str]]:
+    """The single-cutoff feature query on any Ibis backend, and its staged tables.
+
+    ``tx``, ``customers`` (``customer_id``, optional ``signup_ts``) and
+    ``events`` are canonical Ibis tables of ``con``. On DuckDB the stages are
+    materialized as temporary tables, named by the returned list (free them
+    with :func:`engine.drop` after executing); elsewhere (Spark) nothing is
+    staged, the expression is one lazy plan and ``engine.drop`` is a no-op.
+    The result has ``customer_id`` and the catalogue's columns with Ibis
+    types (float64, boolean, and a string ``lifecycle_stage``), sorted by
+    ``customer_id`` when ``ordered``.
+    """
+    windows = _check_windows(windows)
+    names = feature_names(windows)
+    if columns is not None:
+        unknown = [c for c in columns if c not in names]
+        if unknown:
+            raise ValueError(f"unknown feature column(s) {unknown}")
+        names = [n for n in names if n in set(columns)]
+    ctx = base.Context(
+        keys=("customer_id",),
+        cutoff=ibis.literal(to_as_of(cutoff), type="timestamp"),
+        windows=windows,
+        thresholds=check_thresholds(stage_thresholds),
+        tx_columns=frozenset(tx.columns),
+        has_events=events is not None,
+        has_signup=customers is not None and "signup_ts" in customers.columns,
+    )
+    expr, temps = _expression(
+        con, tx, customers, events, None, ctx, names, tag="x", ordered=ordered
+    )
+    return expr, temps
+
+
 def _expression(
     con: ibis.BaseBackend,
     tx: ir.Table,
-    crm: pd.DataFrame | None,
+    crm: pd.DataFrame | ir.Table | None,
     ev: ir.Table | None,
     cuts: ir.Table | None,
     ctx: base.Context,
     names: list[str],
     *,
     tag: str,
+    ordered: bool = True,
 ) -> tuple[ir.Table, list[str]]:
     keys = list(ctx.keys)
     if cuts is not None:
@@ -342,11 +393,11 @@ def _expression(
     universe = aggregates[0].select(*keys)
     signup = None
     if crm is not None:
-        known = engine.memtable(
-            crm[["customer_id", "signup_ts"]]
-            if ctx.has_signup
-            else crm[["customer_id"]]
-        )
+        wanted = ["customer_id", "signup_ts"] if ctx.has_signup else ["customer_id"]
+        if isinstance(crm, ir.Table):  # already on the backend (e.g. Spark)
+            known = crm.select(*wanted)
+        else:
+            known = engine.memtable(crm[wanted])
         if cuts is not None:
             known = known.cross_join(cuts)
         if ctx.has_signup:
@@ -360,7 +411,8 @@ def _expression(
     done: dict[str, ir.Value] = {}
     for family in _FAMILIES:
         done.update(family.features(joined, ctx, done, grains))
-    return joined.select(*keys, **{n: done[n] for n in names}).order_by(keys), temps
+    out = joined.select(*keys, **{n: done[n] for n in names})
+    return (out.order_by(keys) if ordered else out), temps
 
 
 def _finish(
