@@ -31,16 +31,12 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from segml.tracking.serve import as_served, local_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, markdown_table, write_section  # noqa: E402
@@ -261,15 +259,6 @@ def booster_threads(pipeline, frame: pd.DataFrame, n_rows: int) -> dict[int, flo
 
 
 # ---------------------------------------------------------------- single row
-def as_served(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame as the server sees it after JSON: categorical columns as str."""
-    frame = frame.copy()
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype("str")
-    return frame
-
-
 def single_row(pipeline, uri: str, snapshot: pd.DataFrame, calls: int):
     """Latencies (ms) of ``segml.scoring.predict`` on one row, per variant.
 
@@ -329,71 +318,11 @@ def single_row(pipeline, uri: str, snapshot: pd.DataFrame, calls: int):
 
 
 # ---------------------------------------------------------------- server
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 240.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout} s")
-
-
 @contextmanager
 def served(uri: str, tmp: Path, workers: int) -> Iterator[tuple[str, int, float]]:
     """``mlflow models serve`` on a free loopback port; always stopped on exit."""
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    port = free_port()
-    command = [
-        str(Path(bindir) / "mlflow"),
-        *("models", "serve", "-m", uri, "--env-manager", "local"),
-        *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
-    ]
-    with open(tmp / "serve.log", "w") as server_log:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            command,
-            env=env,
-            cwd=tmp,
-            stdout=server_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: workers stop with it
-        )
-        try:
-            wait_ready(f"http://127.0.0.1:{port}/ping", proc)
-            yield "127.0.0.1", port, time.perf_counter() - start
-        finally:
-            stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (only what we started), then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        # the CLI process is gone; make sure no worker of its group remains
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            return
+    with local_server(uri, workdir=tmp, workers=workers) as running:
+        yield running.host, running.port, running.ready_seconds
 
 
 def request_bodies(

@@ -201,22 +201,10 @@ def score_leads(leads, model_uri, out, no_reasons, as_of) -> None:
 @click.option("--port", default=5001, show_default=True)
 def serve(model_uri, host, port) -> None:
     """Serve the model over HTTP (mlflow models serve, local environment)."""
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    args = [
-        str(Path(bindir) / "mlflow"),
-        "models",
-        "serve",
-        "-m",
-        model_uri,
-        "--env-manager",
-        "local",
-        "--host",
-        host,
-        "--port",
-        str(port),
-    ]
-    os.execvpe(args[0], args, env)
+    from segml.tracking.serve import serve_command, serve_env
+
+    args = serve_command(model_uri, host=host, port=port)
+    os.execvpe(args[0], args, serve_env())
 
 
 class _wide_pandas:

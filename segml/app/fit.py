@@ -12,6 +12,7 @@ from segml.app.tables import Tables
 from segml.config import Config
 from segml.model import TierPredictor
 from segml.pipeline import SegmlPipeline
+from segml.tracking.serve import as_served
 from segml.training import TrainingSet, build_training_set, choose_cutoffs
 from segml.training.windows import past_value
 
@@ -248,11 +249,7 @@ def _tier_metrics(value: pd.Series, tiers: pd.Series, labels) -> dict[str, float
 def _example(snapshot: pd.DataFrame) -> pd.DataFrame:
     history = snapshot["has_history"].to_numpy(dtype=bool)
     rows = pd.concat([snapshot.loc[history].head(3), snapshot.loc[~history].head(2)])
-    rows = rows.reset_index()
-    for column in rows.columns:
-        if isinstance(rows[column].dtype, pd.CategoricalDtype):
-            rows[column] = rows[column].astype("str")
-    return rows
+    return as_served(rows.reset_index())
 
 
 def _importance(model: TierPredictor) -> pd.DataFrame:

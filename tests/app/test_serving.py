@@ -3,76 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout} s")
+from segml.tracking.serve import as_served, local_server
 
 
 @pytest.fixture(scope="module")
 def server(trained, workdir):
-    port = free_port()
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    log = open(workdir / "serve.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            str(Path(bindir) / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            "models:/segml-test-tier@candidate",
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/ping", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with local_server(
+        "models:/segml-test-tier@candidate", workdir=workdir, workers=1, timeout=180
+    ) as running:
+        yield running.url
 
 
 def post(url: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -91,10 +36,9 @@ def test_server_answers_customers_and_leads_like_predict(server, trained):
     snapshot = trained.outcome.snapshot.reset_index()
     history = snapshot.loc[snapshot["has_history"]].head(6)
     leads = snapshot.loc[~snapshot["has_history"]].head(4)
-    rows = pd.concat([leads.head(2), history, leads.tail(2)], ignore_index=True)
-    for column in rows.columns:
-        if isinstance(rows[column].dtype, pd.CategoricalDtype):
-            rows[column] = rows[column].astype("str")
+    rows = as_served(
+        pd.concat([leads.head(2), history, leads.tail(2)], ignore_index=True)
+    )
     served = post(server, rows)
     expected = trained.outcome.pipeline.predict(rows)
     assert len(served) == len(rows)

@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("pyspark")
 
 from segml.spark import score_spark  # noqa: E402
+from segml.tracking.serve import as_served  # noqa: E402
 
 
 def test_spark_udf_matches_predict_row_by_row(spark, trained):
@@ -20,9 +21,7 @@ def test_spark_udf_matches_predict_row_by_row(spark, trained):
         ],
         ignore_index=True,
     )
-    for column in rows.columns:
-        if isinstance(rows[column].dtype, pd.CategoricalDtype):
-            rows[column] = rows[column].astype("str")
+    rows = as_served(rows)
     frame = spark.createDataFrame(rows)
     scored = score_spark(frame, "models:/segml-test-tier@candidate").toPandas()
     expected = trained.outcome.pipeline.predict(rows)
