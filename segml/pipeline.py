@@ -13,7 +13,6 @@ settings, the tier rule, the segmenter and the tier predictor. Its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,7 +180,7 @@ class SegmlPipeline:
         return np.zeros(len(rows), dtype=bool)
 
     def _check_numeric(self, rows: pd.DataFrame) -> None:
-        numeric = set(self.history_features) - set(self._categorical_columns())
+        numeric = set(self.history_features) - set(self.categorical_columns)
         for column in sorted(numeric & set(rows.columns)):
             series = rows[column]
             if pd.api.types.is_numeric_dtype(series.dtype) or series.dtype == bool:
@@ -196,11 +195,14 @@ class SegmlPipeline:
                     rows.loc[bad, ["customer_id", column]],
                 )
 
-    def _categorical_columns(self) -> Sequence[str]:
-        route = self.predictor.routes_.get("history")
-        if route is None or route.encoder is None:
-            return ()
-        return list(route.encoder.categories_)
+    @property
+    def categorical_columns(self) -> list[str]:
+        """Columns either route encodes as categories (text at the boundary)."""
+        columns: dict[str, None] = {}
+        for route in self.predictor.routes_.values():
+            if route.encoder is not None:
+                columns.update(dict.fromkeys(route.encoder.categories_))
+        return list(columns)
 
     def _segments(self, rows: pd.DataFrame) -> pd.Series:
         segment = pd.Series(LEAD_SEGMENT, index=rows.index, dtype="str")

@@ -94,6 +94,21 @@ def wrap(values: np.ndarray, index: pd.Index | None, name: str) -> object:
     return values
 
 
+def positive_params(**params: float) -> np.ndarray:
+    """The given model parameters as an array, each finite and positive.
+
+    Examples
+    --------
+    >>> positive_params(p=1.0, q=2.0).tolist()
+    [1.0, 2.0]
+    """
+    values = np.array(list(params.values()), dtype="float64")
+    if not np.all(np.isfinite(values) & (values > 0)):
+        names = ", ".join(params)
+        raise ValueError(f"{names} must be positive, got {values.tolist()}")
+    return values
+
+
 def fit_log_params(
     objective,
     start: np.ndarray,

@@ -23,6 +23,7 @@ from segml.btyd._common import (
     check_rfm,
     columns,
     fit_log_params,
+    positive_params,
     unique_rows,
     wrap,
 )
@@ -175,11 +176,8 @@ class BGNBD(BaseEstimator):
     @classmethod
     def from_params(cls, *, r: float, alpha: float, a: float, b: float) -> BGNBD:
         """A fitted model with the given parameters (e.g. published ones)."""
-        params = np.array([r, alpha, a, b], dtype="float64")
-        if not np.all(np.isfinite(params) & (params > 0)):
-            raise ValueError(f"r, alpha, a, b must be positive, got {params.tolist()}")
         model = cls()
-        model._set_params(params)
+        model._set_params(positive_params(r=r, alpha=alpha, a=a, b=b))
         return model
 
     def fit(

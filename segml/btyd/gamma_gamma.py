@@ -23,6 +23,7 @@ from segml.btyd._common import (
     ConvergenceWarning,
     columns,
     fit_log_params,
+    positive_params,
     wrap,
 )
 from segml.btyd.bgnbd import BGNBD
@@ -129,11 +130,8 @@ class GammaGamma(BaseEstimator):
     @classmethod
     def from_params(cls, *, p: float, q: float, v: float) -> GammaGamma:
         """A fitted model with the given parameters (e.g. published ones)."""
-        params = np.array([p, q, v], dtype="float64")
-        if not np.all(np.isfinite(params) & (params > 0)):
-            raise ValueError(f"p, q, v must be positive, got {params.tolist()}")
         model = cls()
-        model._set_params(params)
+        model._set_params(positive_params(p=p, q=q, v=v))
         return model
 
     def fit(

@@ -38,11 +38,7 @@ def model_signature(pipeline: SegmlPipeline, example: pd.DataFrame):
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    categorical = set(pipeline._categorical_columns()) | set(
-        pipeline.predictor.routes_["cold_start"].encoder.categories_
-        if pipeline.predictor.routes_["cold_start"].encoder is not None
-        else ()
-    )
+    categorical = set(pipeline.categorical_columns)
     inputs = [ColSpec("string", "customer_id")]
     inputs.append(ColSpec("boolean", "has_history", required=False))
     inputs.append(ColSpec("string", "signup_ts", required=False))

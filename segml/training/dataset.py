@@ -99,10 +99,11 @@ def build_training_set(
         as_ofs=stamps,
         **dict(feature_params or {}),
     )
-    frame = features.reset_index()
+    frame = features.reset_index().sort_values(
+        ["cutoff", "customer_id"], kind="stable", ignore_index=True
+    )
     parts_y, parts_future, parts_past, parts_persist = [], [], [], []
-    for stamp in stamps:
-        rows = frame.loc[frame["cutoff"] == stamp]
+    for stamp, rows in frame.groupby("cutoff", sort=True):
         ids = pd.Index(rows["customer_id"], name="customer_id")
         fut = future_value(
             transactions, cutoff=stamp, horizon_days=horizon_days, customers=ids
@@ -115,9 +116,6 @@ def build_training_set(
         kwargs = {"rule": rule, "shares": shares, "tiers": tiers}
         parts_y.append(label_tiers(fut, **kwargs).to_numpy())
         parts_persist.append(label_tiers(past, **kwargs).to_numpy())
-    frame = pd.concat(
-        [frame.loc[frame["cutoff"] == s] for s in stamps], ignore_index=True
-    )
 
     def stack(parts: list, name: str, dtype: str) -> pd.Series:
         values = np.concatenate(parts) if parts else np.array([])
