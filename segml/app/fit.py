@@ -9,14 +9,17 @@ import numpy as np
 import pandas as pd
 
 from segml.app.tables import Tables
+from segml.app.value import add_btyd, btyd_baseline, set_value_cut
 from segml.config import Config
+from segml.errors import SegmlConfigError
 from segml.model import TierPredictor
+from segml.model.value_ranker import ValueRanker
 from segml.pipeline import SegmlPipeline
 from segml.tracking.serve import as_served
 from segml.training import TrainingSet, build_training_set, choose_cutoffs
 from segml.training.windows import past_value
 
-__all__ = ["FitOutcome", "fit_everything", "label_shares"]
+__all__ = ["CutoffPlan", "FitOutcome", "fit_everything", "label_shares", "plan_cutoffs"]
 
 SIGNUP_FEATURES = ("days_since_signup",)
 
@@ -47,6 +50,52 @@ def label_shares(cfg: Config) -> tuple[str, tuple[float, ...]]:
     return rule, tuple(shares)
 
 
+@dataclass(frozen=True)
+class CutoffPlan:
+    """Where a run's training rows and its out-of-time test come from.
+
+    The test cutoff is the latest whose scoring window (``horizon_days``) is
+    complete; the evaluated model only learns from label windows that end by
+    it, so no label it trains on overlaps the test window. The final model
+    learns from windows that end by the last day in the data.
+    """
+
+    final: list[pd.Timestamp]
+    evaluation: list[pd.Timestamp]
+    test: pd.Timestamp
+
+
+def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
+    """The final, evaluation and test cutoffs of a run (see :class:`CutoffPlan`)."""
+    t = cfg.training
+    label, horizon = t.label_horizon, t.horizon_days
+    common = {"n_cutoffs": t.n_cutoffs, "step_days": t.cutoff_step_days}
+    if t.cutoffs is not None:
+        final = choose_cutoffs(first_ts, last_ts, horizon_days=label, cutoffs=t.cutoffs)
+        test = choose_cutoffs(
+            first_ts, last_ts, horizon_days=horizon, cutoffs=[final[-1]]
+        )[-1]
+        window = pd.Timedelta(days=label)
+        evaluation = [c for c in final if c + window <= test]
+        if not evaluation:
+            raise SegmlConfigError(
+                "training.cutoffs",
+                f"no cutoff's {label}-day label window ends by the test cutoff "
+                f"{test.date()}; add earlier cutoffs",
+            )
+        return CutoffPlan(final, evaluation, test)
+    final = choose_cutoffs(first_ts, last_ts, horizon_days=label, **common)
+    test = choose_cutoffs(first_ts, last_ts, horizon_days=horizon, n_cutoffs=1)[-1]
+    try:
+        evaluation = choose_cutoffs(first_ts, test, horizon_days=label, **common)
+    except ValueError as err:
+        raise SegmlConfigError(
+            "training.horizon_days",
+            f"no room for an out-of-time test at {test.date()}: {err}",
+        ) from None
+    return CutoffPlan(final, evaluation, test)
+
+
 def fit_everything(
     cfg: Config, tables: Tables, *, step: Callable[[str], None] = lambda _: None
 ) -> FitOutcome:
@@ -57,83 +106,120 @@ def fit_everything(
     tiers = tuple(cfg.tiers.labels)
     rule, shares = label_shares(cfg)
     feature_params = {"windows": tuple(cfg.features.windows)}
-    cutoffs = choose_cutoffs(
-        tx["ts"].min(),
-        tx["ts"].max(),
-        horizon_days=cfg.training.horizon_days,
-        n_cutoffs=cfg.training.n_cutoffs,
-        step_days=cfg.training.cutoff_step_days,
-        cutoffs=cfg.training.cutoffs,
-    )
+    label, horizon = cfg.training.label_horizon, cfg.training.horizon_days
+    plan = plan_cutoffs(cfg, tx["ts"].min(), tx["ts"].max())
+    value = cfg.model.decision == "value"
     step(
-        f"building the training set: {len(cutoffs)} cutoffs "
-        f"{cutoffs[0].date()}..{cutoffs[-1].date()}, "
-        f"horizon {cfg.training.horizon_days} days"
+        f"building the training set: {len(plan.final)} cutoffs "
+        f"{plan.final[0].date()}..{plan.final[-1].date()}, label windows of "
+        f"{label} days; out-of-time test at {plan.test.date()} over {horizon} days"
     )
-    tset = build_training_set(
-        tx,
-        tables.customers,
-        tables.events,
-        cutoffs=cutoffs,
-        horizon_days=cfg.training.horizon_days,
-        rule=rule,
-        shares=shares,
-        tiers=tiers,
-        feature_params=feature_params,
+    tset_args = {
+        "rule": rule,
+        "shares": shares,
+        "tiers": tiers,
+        "feature_params": feature_params,
+    }
+    tables_args = (tx, tables.customers, tables.events)
+    stacked_cuts = {*plan.final, *plan.evaluation}
+    if label == horizon:
+        stacked_cuts.add(plan.test)
+    stacked = build_training_set(
+        *tables_args, cutoffs=sorted(stacked_cuts), horizon_days=label, **tset_args
     )
-    X = tset.X.drop(columns=["cutoff", "customer_id"])
-    cold_columns = [*tables.attributes] + [c for c in SIGNUP_FEATURES if c in X]
-    train, test = (m.to_numpy() for m in tset.split_latest())
+    if label == horizon:
+        test_set = stacked.subset(stacked.cutoff == plan.test)
+    else:
+        test_set = build_training_set(
+            *tables_args, cutoffs=[plan.test], horizon_days=horizon, **tset_args
+        )
+    final_set = stacked.subset(stacked.cutoff.isin(plan.final))
+    eval_set = stacked.subset(stacked.cutoff.isin(plan.evaluation))
+    X_test = test_set.X.drop(columns=["cutoff", "customer_id"])
+    cold_columns = [*tables.attributes] + [c for c in SIGNUP_FEATURES if c in X_test]
 
-    step(f"evaluating out of time on {test.sum()} rows of {cutoffs[-1].date()}")
-    evaluator = _predictor(cfg, cold_columns).fit(
-        X.loc[train], tset.y[train], cutoff=tset.cutoff[train]
+    step(
+        f"evaluating out of time on {len(X_test)} rows of {plan.test.date()} "
+        f"(trained on {len(eval_set.X)} rows of {len(plan.evaluation)} cutoffs)"
     )
-    prediction = evaluator.predict(X.loc[test], reasons=False)
-    truth = tset.y[test]
+    evaluator = _fit_predictor(cfg, cold_columns, eval_set)
+    btyd_test = None
+    if value:
+        btyd_test, _ = _value_cut(cfg, evaluator, X_test, plan.test, rule, shares)
+    prediction = evaluator.predict(X_test, reasons=False)
+    truth = test_set.y
     routes = evaluate_routes(truth, prediction, tiers)
-    baselines = _baselines(cfg, tset, X, train, test, prediction, cold_columns)
+    baselines = _baselines(cfg, eval_set, test_set, prediction, cold_columns)
+    if btyd_test is not None:
+        guess = btyd_baseline(
+            X_test,
+            btyd_test,
+            horizon_days=horizon,
+            rule=rule,
+            shares=shares,
+            tiers=tiers,
+        )
+        baselines["btyd"] = evaluate_routes(
+            truth, guess, tiers, route=prediction["route"].to_numpy()
+        )
     metrics = flatten_metrics(routes, dropna=True)
     for name, table in baselines.items():
         metrics.update(flatten_metrics(table, f"baseline/{name}", dropna=True))
 
-    step(f"fitting the final model on all {len(X)} rows")
-    final = _predictor(cfg, cold_columns).fit(X, tset.y, cutoff=tset.cutoff)
+    step(f"fitting the final model on all {len(final_set.X)} rows")
+    final = _fit_predictor(cfg, cold_columns, final_set)
 
     step("tiers, Pareto analysis and segments on the latest snapshot")
     snapshot, current_value, current_tiers, segmenter = _snapshot(
         cfg, tables, feature_params, rule, shares, tiers
     )
+    metadata = {
+        "rule": cfg.tiers.rule,
+        "label_rule": rule,
+        "shares": shares,
+        "decision": cfg.model.decision,
+        "horizon_days": horizon,
+        "label_horizon_days": label,
+        "cutoffs": [str(c.date()) for c in plan.final],
+        "test_cutoff": str(plan.test.date()),
+        "snapshot_as_of": str(tx["ts"].max()),
+    }
+    if value:
+        as_of = snapshot_as_of(tx)
+        _, cut = _value_cut(cfg, final, snapshot, as_of, rule, shares)
+        metadata["value_cut_shares"] = cut
+        metrics.update(
+            {f"value_cut/share/{t}": s for t, s in zip(tiers, cut, strict=True)}
+        )
     metrics.update(_tier_metrics(current_value, current_tiers, tiers))
     if segmenter is not None:
         metrics["segments/k"] = float(segmenter.k_)
         metrics["segments/silhouette"] = float(segmenter.silhouette_[segmenter.k_])
     metrics["data/customers"] = float(len(snapshot))
     metrics["data/transactions"] = float(len(tx))
-    metrics["training/rows"] = float(len(X))
-    metrics["training/cutoffs"] = float(len(cutoffs))
+    metrics["training/rows"] = float(len(final_set.X))
+    metrics["training/cutoffs"] = float(len(plan.final))
+    metrics["evaluation/rows"] = float(len(X_test))
 
+    history_features = [
+        c
+        for c in X_test.columns
+        if c not in cold_columns and not str(c).startswith("btyd_")
+    ]
     pipeline = SegmlPipeline(
         predictor=final,
         attributes=cold_columns,
-        history_features=[c for c in X.columns if c not in cold_columns],
+        history_features=history_features,
         tiers=tiers,
         segmenter=segmenter,
         feature_params=feature_params,
-        metadata={
-            "rule": cfg.tiers.rule,
-            "label_rule": rule,
-            "shares": shares,
-            "horizon_days": cfg.training.horizon_days,
-            "cutoffs": [str(c.date()) for c in cutoffs],
-            "snapshot_as_of": str(tx["ts"].max()),
-        },
+        metadata=metadata,
     )
     return FitOutcome(
         pipeline=pipeline,
         metrics={k: float(v) for k, v in metrics.items() if np.isfinite(v)},
         input_example=_example(snapshot),
-        training=tset,
+        training=final_set,
         test_truth=truth,
         test_prediction=prediction,
         route_metrics=routes,
@@ -142,47 +228,90 @@ def fit_everything(
         current_value=current_value,
         current_tiers=current_tiers,
         importance=_importance(final),
-        cutoffs=cutoffs,
+        cutoffs=plan.final,
+    )
+
+
+def snapshot_as_of(tx: pd.DataFrame) -> pd.Timestamp:
+    """The date of the latest snapshot: the last transaction's timestamp."""
+    from segml.features.asof import to_as_of
+
+    return to_as_of(tx["ts"].max())
+
+
+def _fit_predictor(cfg: Config, cold_columns: list[str], tset: TrainingSet):
+    """A TierPredictor fitted on a training set (BTYD offsets for ``value``)."""
+    X = tset.X.drop(columns=["customer_id"])
+    kwargs = {}
+    if cfg.model.decision == "value":
+        X = add_btyd(
+            X,
+            horizon_days=cfg.training.label_horizon,
+            penalizer=cfg.model.btyd_penalizer,
+        )
+        kwargs["future_value"] = tset.future_value
+    return _predictor(cfg, cold_columns).fit(
+        X.drop(columns=["cutoff"]), tset.y, cutoff=tset.cutoff, **kwargs
+    )
+
+
+def _value_cut(cfg, predictor, reference, as_of, rule, shares):
+    return set_value_cut(
+        predictor,
+        reference,
+        as_of=as_of,
+        horizon_days=cfg.training.horizon_days,
+        rule=rule,
+        shares=shares,
+        tiers=tuple(cfg.tiers.labels),
+        n_draws=cfg.model.rank_draws,
+        penalizer=cfg.model.btyd_penalizer,
+        seed=cfg.model.seed,
     )
 
 
 def _predictor(cfg: Config, cold_columns: list[str]) -> TierPredictor:
+    ranker = None
+    if cfg.model.decision == "value":
+        ranker = ValueRanker(random_state=cfg.model.seed, **cfg.model.value_ranker)
     return TierPredictor(
         tiers=tuple(cfg.tiers.labels),
         attributes=cold_columns,
         decision=cfg.model.decision,
         random_state=cfg.model.seed,
+        value_ranker=ranker,
         **cfg.model.lgbm,
     )
 
 
-def _baselines(cfg, tset, X, train, test, prediction, cold_columns):
+def _baselines(cfg, train_set, test_set, prediction, cold_columns):
     from segml.evaluation import LogisticColdStart, evaluate_routes, majority_baseline
 
     tiers = tuple(cfg.tiers.labels)
-    truth = tset.y[test]
+    truth = test_set.y
     route = prediction["route"].to_numpy()
     index = truth.index
     out = {
         "majority": evaluate_routes(
             truth,
-            majority_baseline(tset.y[train], index, tiers=tiers),
+            majority_baseline(train_set.y, index, tiers=tiers),
             tiers,
             route=route,
         ),
         "persistence": evaluate_routes(
             truth,
-            pd.DataFrame({"tier": tset.persistence[test]}, index=index),
+            pd.DataFrame({"tier": test_set.persistence}, index=index),
             tiers,
             route=route,
         ),
     }
-    leads_train = train & ~X["has_history"].to_numpy(dtype=bool)
+    X_train = train_set.X
+    leads_train = ~X_train["has_history"].to_numpy(dtype=bool)
     leads_test = route == "cold_start"
     if cold_columns and leads_train.sum() >= 20 and leads_test.any():
         logistic = LogisticColdStart(tiers=tiers, attributes=cold_columns)
-        logistic.fit(X.loc[leads_train, cold_columns], tset.y[leads_train])
-        rows = X.loc[test].loc[leads_test, cold_columns]
+        logistic.fit(X_train.loc[leads_train, cold_columns], train_set.y[leads_train])
+        rows = test_set.X.loc[leads_test, cold_columns]
         guess = pd.DataFrame({"tier": logistic.predict(rows)}, index=rows.index)
         guess = pd.concat([guess, logistic.predict_proba(rows)], axis=1)
         out["logistic"] = evaluate_routes(

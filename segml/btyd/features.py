@@ -41,10 +41,14 @@ from segml.btyd.simulate import simulate_future_value
 __all__ = [
     "BTYD_FEATURES",
     "HORIZON_FEATURES",
+    "RFM_SOURCE_COLUMNS",
     "BTYDFit",
     "btyd_features",
     "btyd_features_many",
     "fit_btyd",
+    "fit_btyd_rfm",
+    "rfm_from_features",
+    "with_btyd_features",
 ]
 
 #: Feature columns, in output order.
@@ -176,11 +180,114 @@ def fit_btyd(
 
     cutoff = to_as_of(as_of)
     rfm = rfm_summary(transactions, as_of=cutoff, freq="D")
+    return fit_btyd_rfm(rfm, as_of=cutoff, penalizer=penalizer)
+
+
+def fit_btyd_rfm(
+    rfm: pd.DataFrame, *, as_of: object, penalizer: float = 0.0
+) -> BTYDFit:
+    """Fit BG/NBD and Gamma-Gamma on a daily RFM frame already summarised.
+
+    ``rfm`` has ``frequency``, ``recency``, ``T`` and ``monetary_value`` in
+    days, one row per customer with a purchase at ``as_of``, e.g. from
+    :func:`segml.features.rfm_summary` or :func:`rfm_from_features`.
+    """
+    from segml.features.asof import to_as_of
+
+    cutoff = to_as_of(as_of)
     if len(rfm) == 0:
         raise ValueError(f"no customer has a purchase at or before {cutoff.date()}")
     bgnbd = BGNBD(penalizer=penalizer).fit(rfm)
     gamma_gamma = GammaGamma(penalizer=penalizer).fit(rfm)
     return BTYDFit(cutoff, rfm, bgnbd, gamma_gamma)
+
+
+#: Catalogue columns :func:`rfm_from_features` reads.
+RFM_SOURCE_COLUMNS: tuple[str, ...] = (
+    "order_days",
+    "tenure_days",
+    "recency_days",
+    "net_spend",
+    "first_order_value",
+)
+
+
+def rfm_from_features(features: pd.DataFrame) -> pd.DataFrame:
+    """The daily RFM summary of the customers with history, from catalogue columns.
+
+    The feature catalogue (:func:`segml.features.build_features`) already holds
+    what BG/NBD and Gamma-Gamma need, so a scoring frame can be summarised
+    without its transactions:
+
+    * ``frequency = order_days - 1`` (repeat purchase days);
+    * ``recency = tenure_days - recency_days`` (first to last purchase);
+    * ``T = tenure_days`` (first purchase to the cutoff);
+    * ``monetary_value = (net_spend - first_order_value) / frequency``, the mean
+      spend of the repeat days (0 without one, and 0 when returns make it
+      negative: Gamma-Gamma only knows spend >= 0).
+
+    On logs with whole-day timestamps this equals
+    :func:`segml.features.rfm_summary` (``freq="D"``); with times of day,
+    recency and T are in fractional days. Rows without history (``order_days``
+    0 or missing) are left out; a missing column is an error naming it.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Indexed by ``customer_id``, with :data:`RFM_SOURCE_COLUMNS`.
+
+    Returns
+    -------
+    DataFrame
+        ``frequency``, ``recency``, ``T``, ``monetary_value`` (float), on the
+        index of the rows with history.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"order_days": [2, 1, 0], "tenure_days": [20.0, 16.0, None],
+    ...                   "recency_days": [10.0, 16.0, None],
+    ...                   "net_spend": [40.0, 8.0, 0.0],
+    ...                   "first_order_value": [10.0, 8.0, None]},
+    ...                  index=pd.Index(["a", "b", "lead"], name="customer_id"))
+    >>> rfm_from_features(f)
+                 frequency  recency     T  monetary_value
+    customer_id
+    a                  1.0     10.0  20.0            30.0
+    b                  0.0      0.0  16.0             0.0
+    """
+    missing = [c for c in RFM_SOURCE_COLUMNS if c not in features.columns]
+    if missing:
+        raise ValueError(
+            f"the BTYD summary needs the feature columns {missing}; build them "
+            "with segml.features.build_features"
+        )
+    values = {
+        c: pd.to_numeric(features[c], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        for c in RFM_SOURCE_COLUMNS
+    }
+    buyers = _buyers(features)
+    tenure = np.nan_to_num(values["tenure_days"][buyers])
+    frequency = values["order_days"][buyers] - 1.0
+    repeat = values["net_spend"][buyers] - np.nan_to_num(
+        values["first_order_value"][buyers]
+    )
+    monetary = np.divide(
+        repeat, frequency, out=np.zeros_like(repeat), where=frequency > 0
+    )
+    recency = np.clip(tenure - np.nan_to_num(values["recency_days"][buyers]), 0, None)
+    out = pd.DataFrame(
+        {
+            "frequency": frequency,
+            "recency": np.where(frequency > 0, recency, 0.0),
+            "T": tenure,
+            "monetary_value": np.clip(np.nan_to_num(monetary), 0.0, None),
+        },
+        index=features.index[buyers],
+    )
+    out.index.name = "customer_id"
+    return out
 
 
 def btyd_features(
@@ -299,3 +406,44 @@ def btyd_features_many(
 def _check_horizon(horizon_days: float) -> None:
     if not (np.isfinite(horizon_days) and horizon_days > 0):
         raise ValueError(f"horizon_days must be a number > 0, got {horizon_days!r}")
+
+
+def with_btyd_features(
+    features: pd.DataFrame, fitted: BTYDFit, horizon_days: float
+) -> pd.DataFrame:
+    """``features`` with the :data:`BTYD_FEATURES` of a fitted model added.
+
+    The RFM summary comes from the feature columns themselves
+    (:func:`rfm_from_features`), so this works on a scoring frame as well as
+    on the features of a cutoff; rows without history get NaN. Existing
+    ``btyd_*`` columns are replaced.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": list("aaabbbccd"),
+    ...     "ts": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-02-25",
+    ...                           "2024-01-05", "2024-01-09", "2024-01-30",
+    ...                           "2024-01-02", "2024-02-01", "2024-01-15"]),
+    ...     "amount": [10.0, 12.0, 14.0, 50.0, 40.0, 45.0, 5.0, 6.0, 20.0]})
+    >>> fitted = fit_btyd(tx, as_of="2024-03-01", penalizer=0.01)
+    >>> from segml.features import build_features
+    >>> f = build_features(tx, as_of="2024-03-01")
+    >>> out = with_btyd_features(f, fitted, 30)
+    >>> bool(np.allclose(out["btyd_expected_value"],
+    ...                  fitted.features(30)["btyd_expected_value"]))
+    True
+    """
+    rfm = rfm_from_features(features)
+    added = np.full((len(features), len(BTYD_FEATURES)), np.nan)
+    if len(rfm):
+        added[_buyers(features)] = fitted.features(horizon_days, rfm).to_numpy()
+    base = features.drop(columns=[c for c in BTYD_FEATURES if c in features.columns])
+    extra = pd.DataFrame(added, index=features.index, columns=list(BTYD_FEATURES))
+    return pd.concat([base, extra], axis=1)
+
+
+def _buyers(features: pd.DataFrame) -> np.ndarray:
+    """Rows with at least one order day (the rows of the RFM summary)."""
+    days = pd.to_numeric(features["order_days"], errors="coerce")
+    return np.nan_to_num(days.to_numpy(dtype="float64", na_value=np.nan)) >= 1

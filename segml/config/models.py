@@ -130,16 +130,51 @@ class TrainingConfig(_Section):
     """Training sets over time (rolling origins)."""
 
     horizon_days: int = Field(180, gt=0)
+    label_horizon_days: int | None = Field(None, gt=0)
     n_cutoffs: int = Field(4, ge=2)
     cutoff_step_days: int | None = Field(None, gt=0)
     cutoffs: tuple[str, ...] | None = None
+
+    @field_validator("cutoffs", mode="before")
+    @classmethod
+    def _dates_as_text(cls, value: object) -> object:
+        # YAML reads an unquoted 2024-03-01 as a date; keep it as written.
+        if isinstance(value, list | tuple):
+            return [v.isoformat() if hasattr(v, "isoformat") else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _label_window_fits(self) -> TrainingConfig:
+        if self.label_horizon_days is not None and (
+            self.label_horizon_days > self.horizon_days
+        ):
+            raise ValueError(
+                f"training.label_horizon_days ({self.label_horizon_days}) must not "
+                f"exceed training.horizon_days ({self.horizon_days})"
+            )
+        return self
+
+    @property
+    def label_horizon(self) -> int:
+        """Days of each training label window (``horizon_days`` by default)."""
+        return self.label_horizon_days or self.horizon_days
 
 
 class ModelConfig(_Section):
     """The tier predictor."""
 
-    decision: Literal["rank", "argmax"] = "rank"
+    decision: Literal["rank", "argmax", "value"] = "rank"
     seed: int = 0
+    value_ranker: dict[str, float | int | str | bool] = Field(
+        default_factory=lambda: {
+            "n_estimators": 100,
+            "learning_rate": 0.02,
+            "num_leaves": 7,
+            "min_child_samples": 200,
+        }
+    )
+    rank_draws: int = Field(100, ge=1)
+    btyd_penalizer: float = Field(0.0, ge=0.0)
     lgbm: dict[str, float | int | str | bool] = Field(
         default_factory=lambda: {
             "n_estimators": 200,

@@ -10,12 +10,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from segml.model.route import Route, expected_score
+from segml.model.value_decision import ValueDecision
 
 __all__ = ["COLD_START", "HISTORY", "TierPredictor"]
 
 HISTORY = "history"
 COLD_START = "cold_start"
 _NEVER_FEATURES = ("customer_id", "cutoff", "has_history")
+_DECISIONS = ("rank", "argmax", "value")
 
 
 class TierPredictor(ClassifierMixin, BaseEstimator):
@@ -40,13 +42,19 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         Tier labels, best first.
     attributes : sequence of str
         Columns the cold-start route may use (sign-up information).
-    decision : {"rank", "argmax"}
+    decision : {"rank", "argmax", "value"}
         ``"argmax"`` takes the most probable tier. ``"rank"`` ranks rows by the
         expected tier score (probability-weighted rank) and cuts it with
         thresholds learned so that each route reproduces the tier shares of its
         training labels (or ``shares``) — tiers are relative ranks, and this keeps
         a 5/15/80 count rule at 5/15/80. Thresholds are fixed at fit time, so a
-        row's tier does not depend on the rest of the batch.
+        row's tier does not depend on the rest of the batch. ``"value"`` tiers
+        rows with history by the future value a ``value_ranker`` expects over
+        the scoring horizon, cut by value thresholds that
+        :meth:`set_value_cut` learns on a reference population (see
+        :mod:`segml.model.value_decision`); leads keep the ``"rank"`` decision,
+        and the probabilities stay those of the classifiers (tiers of the
+        training label windows).
     shares : sequence of float, optional
         Target share of rows per tier for ``decision="rank"``.
     calibration : {"sigmoid", "isotonic"} or None
@@ -57,6 +65,9 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         How many top feature contributions to report per row.
     random_state : int
         Seed of LightGBM.
+    value_ranker : ValueRanker, optional
+        Template for ``decision="value"`` (cloned in ``fit``; default
+        :class:`~segml.model.value_ranker.ValueRanker` with its defaults).
     **lgbm_params
         Passed to :class:`lightgbm.LGBMClassifier` (e.g. ``n_estimators``).
 
@@ -86,6 +97,7 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         class_weight: str | Mapping | None = "balanced",
         n_reasons: int = 3,
         random_state: int = 0,
+        value_ranker: object | None = None,
         **lgbm_params: object,
     ) -> None:
         self.tiers = tiers
@@ -96,6 +108,7 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.n_reasons = n_reasons
         self.random_state = random_state
+        self.value_ranker = value_ranker
         self.lgbm_params = lgbm_params
         for key, value in lgbm_params.items():
             setattr(self, key, value)
@@ -120,8 +133,9 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         y: pd.Series | Sequence[str],
         *,
         cutoff: pd.Series | Sequence | None = None,
+        future_value: pd.Series | Sequence[float] | None = None,
     ) -> TierPredictor:
-        """Fit both routes.
+        """Fit both routes (and the value ranker of ``decision="value"``).
 
         Parameters
         ----------
@@ -131,11 +145,16 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             The tier each row turned out to have, one of ``tiers``.
         cutoff : Series or sequence, optional
             Each row's cutoff date; the latest is held out for calibration.
+        future_value : Series or sequence of float, optional
+            Each row's value in its label window; required by
+            ``decision="value"``, whose ranker learns it from the rows with
+            history (``X`` then needs the ``btyd_*`` columns of each row's
+            window, see :func:`segml.btyd.features.with_btyd_features`).
         """
         X = self._check_frame(X)
-        if self.decision not in ("rank", "argmax"):
+        if self.decision not in _DECISIONS:
             raise ValueError(
-                f"decision must be 'rank' or 'argmax', not {self.decision!r}"
+                f"decision must be one of {list(_DECISIONS)}, not {self.decision!r}"
             )
         labels = pd.Series(np.asarray(y, dtype=object))
         if len(labels) != len(X):
@@ -150,7 +169,11 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         missing = [a for a in self.attributes if a not in X.columns]
         if missing:
             raise ValueError(f"attributes not in X: {missing}")
-        self.history_columns_ = [c for c in X.columns if c not in _NEVER_FEATURES]
+        self.history_columns_ = [
+            c
+            for c in X.columns
+            if c not in _NEVER_FEATURES and not str(c).startswith("btyd_")
+        ]
         self.cold_start_columns_ = list(self.attributes)
         self.routes_: dict[str, Route] = {}
         for name, mask, columns in (
@@ -169,9 +192,71 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
                 class_weight=self.class_weight,
                 random_state=self.random_state,
             )
+        self._fit_value_ranker(X, history, future_value)
         self.classes_ = np.asarray(tiers, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def _fit_value_ranker(
+        self, X: pd.DataFrame, history: np.ndarray, future_value: object
+    ) -> None:
+        from sklearn.base import clone
+
+        from segml.model.value_ranker import ValueRanker
+
+        self.value_ranker_ = None
+        self.value_decision_: ValueDecision | None = None
+        if self.decision != "value":
+            return
+        if future_value is None:
+            raise ValueError("decision='value' needs future_value in fit")
+        value = np.asarray(future_value, dtype="float64").reshape(-1)
+        if len(value) != len(X):
+            raise ValueError(f"future_value has {len(value)} rows but X has {len(X)}")
+        if not history.any():
+            raise ValueError("decision='value' needs rows with history to fit on")
+        template = self.value_ranker if self.value_ranker is not None else ValueRanker()
+        self.value_ranker_ = clone(template).fit(X.loc[history], value[history])
+
+    def set_value_cut(
+        self,
+        reference: pd.DataFrame,
+        *,
+        btyd: object,
+        horizon_days: float,
+        shares: Sequence[float],
+    ) -> TierPredictor:
+        """Learn the value thresholds of ``decision="value"`` on a reference.
+
+        Parameters
+        ----------
+        reference : DataFrame
+            Features of the population the model will score (e.g. the latest
+            snapshot); its rows with history are ranked by expected value over
+            ``horizon_days``.
+        btyd : BTYDFit
+            BG/NBD and Gamma-Gamma fitted at the reference date
+            (:func:`segml.btyd.features.fit_btyd`); kept, without its RFM table,
+            to compute each scored row's offset from its own features.
+        horizon_days : float
+            The scoring horizon.
+        shares : sequence of float
+            Share of the reference's customers with history per tier, best
+            first (the count rule's, or :func:`~segml.model.value_ranker.
+            simulated_rank_shares` for a value rule).
+        """
+        check_is_fitted(self, "routes_")
+        if self.decision != "value":
+            raise ValueError("set_value_cut applies to decision='value' only")
+        history = self._route_masks(self._check_frame(reference))[HISTORY]
+        self.value_decision_ = ValueDecision.fit_cut(
+            self.value_ranker_,
+            reference.loc[history],
+            btyd=btyd,  # type: ignore[arg-type]
+            horizon_days=horizon_days,
+            shares=shares,
+        )
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -211,6 +296,8 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             proba[mask] = fitted.predict_proba(rows, matrix)
             if self.decision == "argmax":
                 codes[mask] = proba[mask].argmax(axis=1)
+            elif self.decision == "value" and name == HISTORY:
+                codes[mask] = self._value_codes(rows)
             else:
                 score = expected_score(proba[mask])
                 codes[mask] = (score[:, None] < fitted.thresholds[None, :]).sum(axis=1)
@@ -229,6 +316,13 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             column = [t[k] if k < len(t) else "" for t in texts]
             out[f"reason_{k + 1}"] = pd.Series(column, index=X.index, dtype="str")
         return out
+
+    def _value_codes(self, rows: pd.DataFrame) -> np.ndarray:
+        if getattr(self, "value_decision_", None) is None:
+            raise ValueError(
+                "decision='value' needs value thresholds: call set_value_cut after fit"
+            )
+        return self.value_decision_.codes(rows)  # type: ignore[union-attr]
 
     def _proba_frame(self, proba: np.ndarray, index: pd.Index) -> pd.DataFrame:
         return pd.DataFrame(

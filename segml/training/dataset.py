@@ -43,6 +43,21 @@ class TrainingSet:
         """Each row's cutoff."""
         return self.X["cutoff"]
 
+    def subset(self, mask: pd.Series | np.ndarray) -> TrainingSet:
+        """The rows of ``mask`` (boolean, aligned with ``X``), re-indexed 0..n-1."""
+        keep = np.asarray(mask, dtype=bool)
+
+        def pick(values: pd.Series | pd.DataFrame):
+            return values.loc[keep].reset_index(drop=True)
+
+        return TrainingSet(
+            X=pick(self.X),
+            y=pick(self.y),
+            future_value=pick(self.future_value),
+            past_value=pick(self.past_value),
+            persistence=pick(self.persistence),
+        )
+
     def split_latest(self) -> tuple[pd.Series, pd.Series]:
         """Boolean masks (train, test): the latest cutoff is the out-of-time test."""
         latest = self.cutoff == self.cutoff.max()

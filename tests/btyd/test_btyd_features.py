@@ -224,3 +224,66 @@ def test_cdnow_fit_at_the_benchmark_origin():
     # single-purchase customers are alive for BG/NBD
     single = fit.rfm["frequency"] == 0
     assert (f.loc[single, "btyd_p_alive"] == 1.0).all()
+
+
+def test_rfm_from_features_equals_rfm_summary_on_a_daily_log():
+    from segml.btyd.features import rfm_from_features
+    from segml.features import build_features, rfm_summary
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": list("aaaabbc"),
+            "ts": pd.to_datetime(
+                [
+                    "2024-01-01",
+                    "2024-01-01",
+                    "2024-01-11",
+                    "2024-02-01",
+                    "2024-01-05",
+                    "2024-03-01",
+                    "2024-01-20",
+                ]
+            ),
+            "amount": [5.0, 5.0, 30.0, 12.0, 8.0, 3.0, 7.0],
+        }
+    )
+    # Hand-computed: a has purchase days 01-01 (10), 01-11 (30), 02-01 (12).
+    expected = pd.DataFrame(
+        {
+            "frequency": [2.0, 1.0, 0.0],
+            "recency": [31.0, 56.0, 0.0],
+            "T": [60.0, 56.0, 41.0],
+            "monetary_value": [21.0, 3.0, 0.0],
+        },
+        index=pd.Index(["a", "b", "c"], name="customer_id"),
+    )
+    f = build_features(tx, as_of="2024-03-01")
+    got = rfm_from_features(f)
+    pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(rfm_summary(tx, as_of="2024-03-01"), expected)
+
+
+def test_with_btyd_features_scores_each_row_and_leaves_leads_nan():
+    from segml.btyd.features import rfm_from_features, with_btyd_features
+
+    fitted = fit_btyd(load_cdnow(), as_of="1997-09-30")
+    rows = pd.DataFrame(
+        {
+            "order_days": [3, 0, 1],
+            "tenure_days": [200.0, np.nan, 30.0],
+            "recency_days": [20.0, np.nan, 30.0],
+            "net_spend": [90.0, 0.0, 15.0],
+            "first_order_value": [30.0, np.nan, 15.0],
+            "btyd_p_alive": [9.0, 9.0, 9.0],  # stale values are replaced
+        },
+        index=pd.Index(["x", "lead", "y"], name="customer_id"),
+    )
+    out = with_btyd_features(rows, fitted, 273)
+    assert list(out.index) == ["x", "lead", "y"]
+    assert out.loc["lead", list(BTYD_FEATURES)].isna().all()
+    direct = fitted.features(273, rfm_from_features(rows))
+    pd.testing.assert_frame_equal(
+        out.loc[["x", "y"], list(BTYD_FEATURES)], direct, check_names=False
+    )
+    # x: 2 repeat days of mean 30 over 180 days, still recent
+    assert out.loc["x", "btyd_expected_value"] > out.loc["y", "btyd_expected_value"]

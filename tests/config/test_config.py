@@ -24,6 +24,7 @@ MAPPING_KEYS = (
     "data.columns.customers",
     "data.columns.events",
     "model.lgbm",
+    "model.value_ranker",
     "tiers.composite_criteria",
 )
 

@@ -1,0 +1,96 @@
+"""Cutoff plans of a run, and a run with the value decision."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, SMALL
+from segml.app.fit import fit_everything, plan_cutoffs
+from segml.app.tables import load_tables
+from segml.config import load_config
+from segml.errors import SegmlConfigError
+
+T = pd.Timestamp
+
+
+def config(*overrides: str):
+    return load_config(ROOT / "configs" / "default.yaml", [*SMALL, *overrides])
+
+
+def test_default_plan_by_hand():
+    cfg = config("training.n_cutoffs=3")  # horizon 180, step 90
+    plan = plan_cutoffs(cfg, "2022-01-01", "2024-12-31 18:00")
+    # test: last day - 180 days; final: windows ending by the last day
+    assert plan.test == T("2024-07-04")
+    assert plan.final == [T("2024-01-06"), T("2024-04-05"), T("2024-07-04")]
+    # the evaluated model's label windows end by the test cutoff
+    assert plan.evaluation == [T("2023-07-10"), T("2023-10-08"), T("2024-01-06")]
+
+
+def test_short_label_windows_reach_the_test_cutoff():
+    cfg = config(
+        "training.horizon_days=273",
+        "training.label_horizon_days=60",
+        "training.cutoff_step_days=15",
+        "training.n_cutoffs=2",
+    )
+    plan = plan_cutoffs(cfg, "1997-01-01", "1998-06-30")
+    assert plan.test == T("1997-09-30")
+    assert plan.evaluation == [T("1997-07-17"), T("1997-08-01")]
+    assert plan.final == [T("1998-04-16"), T("1998-05-01")]
+    window = pd.Timedelta(days=60)
+    assert all(c + window <= plan.test for c in plan.evaluation)
+
+
+def test_explicit_cutoffs_keep_test_windows_out_of_training():
+    cfg = config(
+        "training.horizon_days=90",
+        "training.cutoffs=[2024-03-01,2024-06-01,2024-08-01]",
+    )
+    plan = plan_cutoffs(cfg, "2022-01-01", "2024-12-31")
+    assert plan.test == T("2024-08-01")
+    # 2024-06-01 + 90 days runs past the test cutoff: not used for evaluation
+    assert plan.evaluation == [T("2024-03-01")]
+    bad = config("training.horizon_days=90", "training.cutoffs=[2024-08-01]")
+    with pytest.raises(SegmlConfigError, match="training.cutoffs"):
+        plan_cutoffs(bad, "2022-01-01", "2024-12-31")
+
+
+def test_label_horizon_cannot_exceed_the_horizon():
+    with pytest.raises(SegmlConfigError, match="label_horizon_days"):
+        config("training.label_horizon_days=365")
+
+
+@pytest.fixture(scope="module")
+def value_run(workdir):
+    cfg = config("model.decision=value", "model.value_ranker.n_estimators=30")
+    return fit_everything(cfg, load_tables(cfg.data))
+
+
+def test_value_run_beats_majority_and_logs_the_btyd_baseline(value_run):
+    m = value_run.metrics
+    assert m["history/macro_f1"] > m["baseline/majority/history/macro_f1"] + 0.1
+    assert 0.0 < m["baseline/btyd/history/macro_f1"] <= 1.0
+    cut = [m[f"value_cut/share/{t}"] for t in "ABC"]
+    assert sum(cut) == pytest.approx(1.0)
+    assert value_run.pipeline.metadata["decision"] == "value"
+
+
+def test_value_run_scores_the_snapshot_with_its_cut_shares(value_run):
+    pipeline, snapshot = value_run.pipeline, value_run.snapshot
+    out = pipeline.predict(snapshot.reset_index(), reasons=False)
+    history = out["route"] == "history"
+    shares = out.loc[history, "tier"].value_counts(normalize=True)
+    cut = value_run.pipeline.metadata["value_cut_shares"]
+    for tier, share in zip("ABC", cut, strict=True):
+        assert shares.get(tier, 0.0) == pytest.approx(share, abs=2 / history.sum())
+    # a row scored alone gets its batch tier; a pickled pipeline agrees
+    rows = snapshot.reset_index().iloc[[0, 7, 42]]
+    alone = [pipeline.predict(rows.iloc[[i]])["tier"].iloc[0] for i in range(3)]
+    assert alone == out["tier"].iloc[[0, 7, 42]].tolist()
+    again = pickle.loads(pickle.dumps(pipeline)).predict(rows, reasons=False)
+    np.testing.assert_array_equal(again["tier"], out["tier"].iloc[[0, 7, 42]])
