@@ -8,18 +8,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from segml.app.baselines import run_baselines
+from segml.app.plan import plan_cutoffs
 from segml.app.tables import Tables
 from segml.app.value import add_btyd, btyd_baseline, set_value_cut
 from segml.config import Config
-from segml.errors import SegmlConfigError
 from segml.model import TierPredictor
 from segml.model.value_ranker import ValueRanker
 from segml.pipeline import SegmlPipeline
 from segml.tracking.serve import as_served
-from segml.training import TrainingSet, build_training_set, choose_cutoffs
+from segml.training import TrainingSet, build_training_set
 from segml.training.windows import past_value
 
-__all__ = ["CutoffPlan", "FitOutcome", "fit_everything", "label_shares", "plan_cutoffs"]
+__all__ = ["FitOutcome", "fit_everything", "label_shares"]
 
 SIGNUP_FEATURES = ("days_since_signup",)
 
@@ -41,6 +42,7 @@ class FitOutcome:
     current_tiers: pd.Series
     importance: pd.DataFrame
     cutoffs: list[pd.Timestamp] = field(default_factory=list)
+    test_ids: pd.Index = field(default_factory=pd.Index)
 
 
 def label_shares(cfg: Config) -> tuple[str, tuple[float, ...]]:
@@ -48,52 +50,6 @@ def label_shares(cfg: Config) -> tuple[str, tuple[float, ...]]:
     rule = cfg.tiers.rule if cfg.tiers.rule != "composite" else cfg.tiers.composite_cut
     shares = cfg.tiers.count_shares if rule == "count" else cfg.tiers.value_shares
     return rule, tuple(shares)
-
-
-@dataclass(frozen=True)
-class CutoffPlan:
-    """Where a run's training rows and its out-of-time test come from.
-
-    The test cutoff is the latest whose scoring window (``horizon_days``) is
-    complete; the evaluated model only learns from label windows that end by
-    it, so no label it trains on overlaps the test window. The final model
-    learns from windows that end by the last day in the data.
-    """
-
-    final: list[pd.Timestamp]
-    evaluation: list[pd.Timestamp]
-    test: pd.Timestamp
-
-
-def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
-    """The final, evaluation and test cutoffs of a run (see :class:`CutoffPlan`)."""
-    t = cfg.training
-    label, horizon = t.label_horizon, t.horizon_days
-    common = {"n_cutoffs": t.n_cutoffs, "step_days": t.cutoff_step_days}
-    if t.cutoffs is not None:
-        final = choose_cutoffs(first_ts, last_ts, horizon_days=label, cutoffs=t.cutoffs)
-        test = choose_cutoffs(
-            first_ts, last_ts, horizon_days=horizon, cutoffs=[final[-1]]
-        )[-1]
-        window = pd.Timedelta(days=label)
-        evaluation = [c for c in final if c + window <= test]
-        if not evaluation:
-            raise SegmlConfigError(
-                "training.cutoffs",
-                f"no cutoff's {label}-day label window ends by the test cutoff "
-                f"{test.date()}; add earlier cutoffs",
-            )
-        return CutoffPlan(final, evaluation, test)
-    final = choose_cutoffs(first_ts, last_ts, horizon_days=label, **common)
-    test = choose_cutoffs(first_ts, last_ts, horizon_days=horizon, n_cutoffs=1)[-1]
-    try:
-        evaluation = choose_cutoffs(first_ts, test, horizon_days=label, **common)
-    except ValueError as err:
-        raise SegmlConfigError(
-            "training.horizon_days",
-            f"no room for an out-of-time test at {test.date()}: {err}",
-        ) from None
-    return CutoffPlan(final, evaluation, test)
 
 
 def fit_everything(
@@ -149,7 +105,7 @@ def fit_everything(
     prediction = evaluator.predict(X_test, reasons=False)
     truth = test_set.y
     routes = evaluate_routes(truth, prediction, tiers)
-    baselines = _baselines(cfg, eval_set, test_set, prediction, cold_columns)
+    baselines = run_baselines(cfg, eval_set, test_set, prediction, cold_columns)
     if btyd_test is not None:
         guess = btyd_baseline(
             X_test,
@@ -229,6 +185,7 @@ def fit_everything(
         current_tiers=current_tiers,
         importance=_importance(final),
         cutoffs=plan.final,
+        test_ids=pd.Index(test_set.X["customer_id"], name="customer_id"),
     )
 
 
@@ -282,42 +239,6 @@ def _predictor(cfg: Config, cold_columns: list[str]) -> TierPredictor:
         value_ranker=ranker,
         **cfg.model.lgbm,
     )
-
-
-def _baselines(cfg, train_set, test_set, prediction, cold_columns):
-    from segml.evaluation import LogisticColdStart, evaluate_routes, majority_baseline
-
-    tiers = tuple(cfg.tiers.labels)
-    truth = test_set.y
-    route = prediction["route"].to_numpy()
-    index = truth.index
-    out = {
-        "majority": evaluate_routes(
-            truth,
-            majority_baseline(train_set.y, index, tiers=tiers),
-            tiers,
-            route=route,
-        ),
-        "persistence": evaluate_routes(
-            truth,
-            pd.DataFrame({"tier": test_set.persistence}, index=index),
-            tiers,
-            route=route,
-        ),
-    }
-    X_train = train_set.X
-    leads_train = ~X_train["has_history"].to_numpy(dtype=bool)
-    leads_test = route == "cold_start"
-    if cold_columns and leads_train.sum() >= 20 and leads_test.any():
-        logistic = LogisticColdStart(tiers=tiers, attributes=cold_columns)
-        logistic.fit(X_train.loc[leads_train, cold_columns], train_set.y[leads_train])
-        rows = test_set.X.loc[leads_test, cold_columns]
-        guess = pd.DataFrame({"tier": logistic.predict(rows)}, index=rows.index)
-        guess = pd.concat([guess, logistic.predict_proba(rows)], axis=1)
-        out["logistic"] = evaluate_routes(
-            truth[leads_test], guess, tiers, route=np.full(len(rows), "cold_start")
-        )
-    return out
 
 
 def _snapshot(cfg, tables, feature_params, rule, shares, tiers):

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, SMALL
-from segml.app.fit import fit_everything, plan_cutoffs
+from segml.app.fit import fit_everything
+from segml.app.plan import plan_cutoffs
 from segml.app.tables import load_tables
 from segml.config import load_config
 from segml.errors import SegmlConfigError
