@@ -6,6 +6,7 @@ import difflib
 import warnings
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from segml.data.coerce import coerce_column
@@ -107,8 +108,7 @@ def validate_transactions(
     """
     out = validate_table(frame, TRANSACTIONS, columns=columns, ts_format=ts_format)
     if "order_id" in out.columns:
-        has_order = out["order_id"].notna()
-        dupes = out.duplicated(keep="first") & has_order
+        dupes = _exact_duplicates(out) & out["order_id"].notna().to_numpy()
         n = int(dupes.sum())
         if n:
             warnings.warn(
@@ -117,7 +117,25 @@ def validate_transactions(
                 DuplicateRowsWarning,
                 stacklevel=2,
             )
-            out = out.loc[~dupes.to_numpy()].reset_index(drop=True)
+            out = out.loc[~dupes].reset_index(drop=True)
+    return out
+
+
+def _exact_duplicates(frame: pd.DataFrame) -> np.ndarray:
+    """``frame.duplicated(keep="first")`` as a boolean array, cheaply.
+
+    Rows can only be equal when their numbers and timestamps are: those
+    columns are hashed first (fast), and the full comparison, whose cost is
+    in the text columns, runs on the rows that collide there only.
+    """
+    plain = [c for c in frame.columns if frame[c].dtype.kind in "biufcmM"]
+    if not plain:
+        return frame.duplicated(keep="first").to_numpy()
+    hashed = pd.util.hash_pandas_object(frame[plain], index=False)
+    candidates = hashed.duplicated(keep=False).to_numpy()
+    out = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        out[candidates] = frame.loc[candidates].duplicated(keep="first").to_numpy()
     return out
 
 

@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segml.data import (
     DuplicateRowsWarning,
@@ -267,3 +269,30 @@ def test_events_require_kind():
 def test_not_a_dataframe():
     with pytest.raises(TypeError, match="table 'transactions'"):
         validate_transactions([1, 2, 3])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", None]),
+            st.sampled_from(["o1", "o2", None]),
+            st.integers(0, 2),
+            st.sampled_from([1.0, 2.0, np.nan]),
+        ),
+        min_size=0,
+        max_size=30,
+    )
+)
+def test_duplicate_detection_equals_pandas_duplicated(rows):
+    from segml.data.validate import _exact_duplicates
+
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_id", "day", "amount"])
+    frame["customer_id"] = frame["customer_id"].astype("str")
+    frame["ts"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(frame.pop("day"), "D")
+    expected = frame.duplicated(keep="first").to_numpy()
+    np.testing.assert_array_equal(_exact_duplicates(frame), expected)
+    text_only = frame[["customer_id", "order_id"]]
+    np.testing.assert_array_equal(
+        _exact_duplicates(text_only), text_only.duplicated().to_numpy()
+    )
