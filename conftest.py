@@ -29,6 +29,8 @@ def pytest_configure(config):
         "MPLBACKEND": "Agg",
         "SEGML_SMALL": "1",
         "SEGML_SCRATCH": store,
+        # compiled boosters (segml.model.compiled) are cached here, not in ~/.cache
+        "SEGML_CACHE_DIR": f"{store}/compiled",
         # the test machines have 2 shared cores: OpenMP's spin-waiting threads
         # made LightGBM and k-means many times slower under load (measured)
         "OMP_NUM_THREADS": "1",
@@ -79,6 +81,17 @@ def small_config(workdir):
     from segml.config import load_config
 
     return load_config(ROOT / "configs" / "default.yaml", SMALL)
+
+
+@pytest.fixture(scope="session")
+def make_config():
+    """Load configs/default.yaml with the small settings plus ``overrides``."""
+    from segml.config import load_config
+
+    def make(*overrides: str):
+        return load_config(ROOT / "configs" / "default.yaml", [*SMALL, *overrides])
+
+    return make
 
 
 @pytest.fixture(scope="session")

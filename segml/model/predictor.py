@@ -297,7 +297,7 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             if self.decision == "argmax":
                 codes[mask] = proba[mask].argmax(axis=1)
             elif self.decision == "value" and name == HISTORY:
-                codes[mask] = self._value_codes(rows)
+                codes[mask] = self.value_codes(rows)
             else:
                 score = expected_score(proba[mask])
                 codes[mask] = (score[:, None] < fitted.thresholds[None, :]).sum(axis=1)
@@ -317,7 +317,8 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             out[f"reason_{k + 1}"] = pd.Series(column, index=X.index, dtype="str")
         return out
 
-    def _value_codes(self, rows: pd.DataFrame) -> np.ndarray:
+    def value_codes(self, rows: pd.DataFrame) -> np.ndarray:
+        """Tier codes (0 = best) of ``decision="value"`` for rows with history."""
         if getattr(self, "value_decision_", None) is None:
             raise ValueError(
                 "decision='value' needs value thresholds: call set_value_cut after fit"

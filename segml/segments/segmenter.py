@@ -30,6 +30,9 @@ DEFAULT_FEATURES = (
 )
 
 
+_BLOCK_ROWS = 1024  # rows per matrix product in Segmenter.predict_values
+
+
 def signed_log1p(frame: pd.DataFrame) -> pd.DataFrame:
     """``sign(x) * log1p(|x|)``: tames heavy tails, keeps sign (refunds) and 0.
 
@@ -284,6 +287,53 @@ class Segmenter(ClusterMixin, BaseEstimator):
         # /proc/self/maps), 30x what k-means prediction itself takes
         labels = self.relabel_[self.model_.predict(Zs)]
         return pd.Series(labels, index=frame.index, name="cluster", dtype="int64")
+
+    def predict_values(self, values: np.ndarray) -> np.ndarray:
+        """:meth:`predict` on a float matrix of the ``features_`` columns.
+
+        The same steps in numpy, without scikit-learn's per-call validation
+        and thread-pool setup (measured 6 ms for one row through
+        :meth:`predict`): signed log, the fitted robust scaling, then the
+        nearest centre computed as k-means does (``|c|² - 2 x·c``, first
+        minimum).
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"net_spend": [1000.0, 990.0, 20.0, 21.0],
+        ...                   "orders": [10.0, 9.0, 1.0, 1.0]})
+        >>> seg = Segmenter(k_range=(2, 2)).fit(X)
+        >>> seg.predict_values(np.array([[995.0, 9.0], [19.0, 1.0]])).tolist()
+        [0, 1]
+        """
+        check_is_fitted(self, "model_")
+        values = np.asarray(values, dtype="float64")
+        if values.ndim != 2 or values.shape[1] != len(self.features_):
+            raise ValueError(
+                f"values must have shape (n, {len(self.features_)}) for features "
+                f"{self.features_}, got {values.shape}"
+            )
+        finite = np.isfinite(values).all(axis=0)
+        if not finite.all():
+            bad = [c for c, ok in zip(self.features_, finite, strict=True) if not ok]
+            raise ValueError(
+                f"features {bad} contain NaN or infinity; impute them first"
+            )
+        Z = np.sign(values) * np.log1p(np.abs(values))
+        if self.scaler_.center_ is not None:
+            Z -= self.scaler_.center_
+        if self.scaler_.scale_ is not None:
+            Z /= self.scaler_.scale_
+        centers = self.model_.cluster_centers_
+        # blocks of rows keep each product too small for BLAS threads, whose
+        # spin-waiting made one 850,000-row product take 0.27 s instead of
+        # 0.004 s on the shared 2 cores (k-means predicts in blocks too)
+        products = np.empty((len(Z), len(centers)))
+        transposed = np.ascontiguousarray(centers.T)
+        for start in range(0, len(Z), _BLOCK_ROWS):
+            block = slice(start, start + _BLOCK_ROWS)
+            np.matmul(Z[block], transposed, out=products[block])
+        distances = (centers * centers).sum(axis=1) - 2.0 * products
+        return self.relabel_[distances.argmin(axis=1)].astype("int64")
 
     def fit_predict(self, X: pd.DataFrame, y: object = None, **kwargs) -> pd.Series:
         """Fit and return the training clusters as a Series ``cluster``."""

@@ -29,7 +29,21 @@ def pip_requirements() -> list[str]:
         f"scikit-learn=={sklearn.__version__}",
         f"lightgbm=={lightgbm.__version__}",
         f"joblib=={joblib.__version__}",
+        *_installed("lleaves", "llvmlite"),  # compiled boosters; optional
     ]
+
+
+def _installed(*names: str) -> list[str]:
+    """``name==version`` of the packages of ``names`` that are installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for name in names:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return pins
 
 
 def model_signature(pipeline: SegmlPipeline, example: pd.DataFrame):

@@ -8,22 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, SMALL
 from segml.app.fit import fit_everything
 from segml.app.plan import plan_cutoffs
 from segml.app.tables import load_tables
-from segml.config import load_config
 from segml.errors import SegmlConfigError
 
 T = pd.Timestamp
 
 
-def config(*overrides: str):
-    return load_config(ROOT / "configs" / "default.yaml", [*SMALL, *overrides])
-
-
-def test_default_plan_by_hand():
-    cfg = config("training.n_cutoffs=3")  # horizon 180, step 90
+def test_default_plan_by_hand(make_config):
+    cfg = make_config("training.n_cutoffs=3")  # horizon 180, step 90
     plan = plan_cutoffs(cfg, "2022-01-01", "2024-12-31 18:00")
     # test: last day - 180 days; final: windows ending by the last day
     assert plan.test == T("2024-07-04")
@@ -32,8 +26,8 @@ def test_default_plan_by_hand():
     assert plan.evaluation == [T("2023-07-10"), T("2023-10-08"), T("2024-01-06")]
 
 
-def test_short_label_windows_reach_the_test_cutoff():
-    cfg = config(
+def test_short_label_windows_reach_the_test_cutoff(make_config):
+    cfg = make_config(
         "training.horizon_days=273",
         "training.label_horizon_days=60",
         "training.cutoff_step_days=15",
@@ -47,8 +41,8 @@ def test_short_label_windows_reach_the_test_cutoff():
     assert all(c + window <= plan.test for c in plan.evaluation)
 
 
-def test_explicit_cutoffs_keep_test_windows_out_of_training():
-    cfg = config(
+def test_explicit_cutoffs_keep_test_windows_out_of_training(make_config):
+    cfg = make_config(
         "training.horizon_days=90",
         "training.cutoffs=[2024-03-01,2024-06-01,2024-08-01]",
     )
@@ -56,19 +50,19 @@ def test_explicit_cutoffs_keep_test_windows_out_of_training():
     assert plan.test == T("2024-08-01")
     # 2024-06-01 + 90 days runs past the test cutoff: not used for evaluation
     assert plan.evaluation == [T("2024-03-01")]
-    bad = config("training.horizon_days=90", "training.cutoffs=[2024-08-01]")
+    bad = make_config("training.horizon_days=90", "training.cutoffs=[2024-08-01]")
     with pytest.raises(SegmlConfigError, match="training.cutoffs"):
         plan_cutoffs(bad, "2022-01-01", "2024-12-31")
 
 
-def test_label_horizon_cannot_exceed_the_horizon():
+def test_label_horizon_cannot_exceed_the_horizon(make_config):
     with pytest.raises(SegmlConfigError, match="label_horizon_days"):
-        config("training.label_horizon_days=365")
+        make_config("training.label_horizon_days=365")
 
 
 @pytest.fixture(scope="module")
-def value_run(workdir):
-    cfg = config("model.decision=value", "model.value_ranker.n_estimators=30")
+def value_run(workdir, make_config):
+    cfg = make_config("model.decision=value", "model.value_ranker.n_estimators=30")
     return fit_everything(cfg, load_tables(cfg.data))
 
 
@@ -95,3 +89,11 @@ def test_value_run_scores_the_snapshot_with_its_cut_shares(value_run):
     assert alone == out["tier"].iloc[[0, 7, 42]].tolist()
     again = pickle.loads(pickle.dumps(pipeline)).predict(rows, reasons=False)
     np.testing.assert_array_equal(again["tier"], out["tier"].iloc[[0, 7, 42]])
+
+
+def test_value_run_array_path_equals_the_predictor_path(value_run):
+    pipeline = value_run.pipeline
+    rows = pipeline._prepare(value_run.snapshot.reset_index())
+    fast = pipeline.predict(value_run.snapshot.reset_index())
+    slow = pipeline._predict_frame(rows, fast.index, reasons=True)
+    pd.testing.assert_frame_equal(fast, slow[fast.columns], check_dtype=False)
