@@ -383,7 +383,21 @@ LABELS = {
 }
 
 
-def report(rows: list[dict], huge: dict | None, n_features: int) -> str:
+def previous_huge_line() -> str | None:
+    """The out-of-core line of the current ``features`` section, if any."""
+    from _report import BENCHMARKS_MD
+
+    if not BENCHMARKS_MD.exists():
+        return None
+    for line in BENCHMARKS_MD.read_text().splitlines():
+        if line.startswith("Out of core:"):
+            return line
+    return None
+
+
+def report(
+    rows: list[dict], huge: dict | None, n_features: int, old_huge: str | None = None
+) -> str:
     sizes = sorted({r["rows"] for r in rows})
     by = {(r["rows"], r["tool"]): r for r in rows}
     header = ["tool"]
@@ -453,6 +467,11 @@ def report(rows: list[dict], huge: dict | None, n_features: int) -> str:
             f"`memory_limit=6GB` with spilling: {huge['seconds']:.0f} s, peak RSS "
             f"{huge['gb']:.1f} GB (whole process).",
         ]
+    elif old_huge:
+        note = " (not rerun: measured with an earlier feature engine)"
+        if "not rerun" not in old_huge:
+            old_huge += note
+        text += ["", old_huge]
     return "\n".join(text)
 
 
@@ -480,7 +499,8 @@ def main() -> None:
             rows += run_size(int(n), root, int(args.lifetimes_max))
     huge = run_huge(int(args.huge), root) if args.huge else None
     (root / "results.json").write_text(json.dumps({"rows": rows, "huge": huge}))
-    body = report(rows, huge, len(feature_names()))
+    old_huge = None if huge else previous_huge_line()
+    body = report(rows, huge, len(feature_names()), old_huge)
     print(body)
     if not args.no_write:
         write_section("features", body)

@@ -10,14 +10,17 @@ several cutoffs are built in one pass):
 ``orders``
     One row per order: ``order_id`` (lines without one form an order per
     timestamp), its first timestamp ``ts``, net ``amount``, ``gross`` (sum of
-    positive amounts), ``returned`` (minus the sum of negative amounts), and
-    the sums of the optional columns.
-    Sorted per customer by time (one window), each order also carries ``day``
-    (UTC days since 1970-01-01), ``month`` (months since 1970-01),
-    ``day_gap`` (days since the previous order; 0 on the same day, null on
-    the first order), ``month_step`` (months since the previous order),
-    ``island`` (constant along a run of consecutive active months) and
-    ``day_rank`` (0 on the customer's first order day, 1 on the next, ...).
+    positive amounts), ``day`` (UTC days since 1970-01-01) and ``month``
+    (months since 1970-01). A hash aggregation, no sort; kept narrow (sums
+    that add up per customer, e.g. margin or returns, are taken from the
+    lines directly).
+``sequence``
+    The narrow view of ``orders`` (keys, ``day``, ``month``, ``amount``) in
+    time order per customer (one window, by day): ``day_gap`` (days since the
+    previous order; 0 on the same day, null on the first order),
+    ``month_step`` (months since the previous order), ``first_day`` (the
+    customer's first order day) and ``run_start`` (the first month of the run
+    of consecutive active months the order's month belongs to).
 
 Everything here is backend-neutral Ibis; nothing names DuckDB.
 """
@@ -65,7 +68,14 @@ class Feature:
 
 @dataclass(frozen=True)
 class Context:
-    """What a feature definition may look at besides the grains."""
+    """What a feature definition may look at besides the grains.
+
+    ``extra`` carries what the builder looked up for the fast paths:
+    ``levels`` (column -> its few values, see ``behaviour.LEVEL_LIMITS``),
+    and with several cutoffs ``shared`` (line-grain partials, see
+    ``behaviour.shared_tables``) and ``bucket`` (this cutoff's index). An
+    empty ``extra`` gives the generic plan (Spark).
+    """
 
     keys: tuple[str, ...]
     cutoff: ir.TimestampScalar | None
@@ -122,46 +132,55 @@ def lines(tx: ir.Table, ctx: Context) -> ir.Table:
 
 
 def orders(lines_: ir.Table, ctx: Context) -> ir.Table:
-    """One row per (keys, order)."""
+    """One row per (keys, order); a hash aggregation, no sort."""
     t = lines_
     if ctx.has("order_id"):
-        order = t.order_id.fill_null(t.ts.cast("string"))
+        # lines without an order id form one order per timestamp: grouping by
+        # the timestamp itself (not its text) keeps the hash keys narrow
+        t = t.mutate(_ts_key=ibis.ifelse(t.order_id.isnull(), t.ts, ibis.null()))
+        group = [*ctx.keys, "order_id", "_ts_key"]
     else:
-        order = t.ts.cast("string")
+        group = [*ctx.keys, "ts"]
     metrics = {
-        "ts": t.ts.min(),
         "amount": t.amount.sum(),
         "gross": t.amount.sum(where=t.amount > 0),
-        "returned": -t.amount.sum(where=t.amount < 0),
     }
-    if ctx.has("margin"):
-        metrics["margin"] = t.margin.sum()
-    elif ctx.has("cost"):
-        metrics["margin"] = (t.amount - t.cost).sum()
-    if ctx.has("quantity"):
-        metrics["quantity"] = t.quantity.sum()
-    if ctx.has("discount"):
-        metrics["discounted"] = t.amount.sum(where=(t.amount > 0) & (t.discount > 0))
-    o = t.mutate(_order=order).group_by([*ctx.keys, "_order"]).aggregate(**metrics)
-    o = o.mutate(
+    if ctx.has("order_id"):
+        metrics["ts"] = t.ts.min()
+    o = t.group_by(group).aggregate(**metrics)
+    return o.select(
+        *ctx.keys,
+        "ts",
+        "amount",
         gross=o.gross.fill_null(0.0),
-        returned=o.returned.fill_null(0.0),
         day=epoch_day(o.ts),
         month=epoch_month(o.ts),
     )
-    # one sort per customer (orders within month and day, so that the
-    # rankings share it) serves gaps, first day, active months and streaks
+
+
+def sequence(orders_: ir.Table, ctx: Context) -> ir.Table:
+    """The orders in time order per customer, narrow (see the module docs).
+
+    One sort by day serves the gaps, the first day and the month steps; the
+    run starts need the month steps, hence a second window (by month, so that
+    orders of the same day need no tie-break).
+    """
+    o = orders_
     keys = list(ctx.keys)
-    ordered = ibis.window(group_by=keys, order_by=[o.month, o.day, o.ts, o._order])
-    by_month = ibis.window(group_by=keys, order_by=[o.month])
-    by_day = ibis.window(group_by=keys, order_by=[o.month, o.day])
-    o = o.mutate(
-        day_gap=o.day - o.day.lag().over(ordered),
-        month_step=o.month - o.month.lag().over(ordered),
-        island=o.month - ibis.dense_rank().over(by_month),
-        day_rank=ibis.dense_rank().over(by_day),
+    by_day = ibis.window(group_by=keys, order_by=[o.day])
+    s = o.select(
+        *keys,
+        "day",
+        "month",
+        "amount",
+        day_gap=o.day - o.day.lag().over(by_day),
+        month_step=o.month - o.month.lag().over(by_day),
+        first_day=o.day.min().over(by_day),
     )
-    return o
+    new_run = s.month_step.isnull() | (s.month_step > 1)
+    upto = ibis.window(group_by=keys, order_by=[s.month], range=(None, 0))
+    start = ibis.ifelse(new_run, s.month, ibis.null()).max().over(upto)
+    return s.mutate(run_start=start)
 
 
 @dataclass(frozen=True)
@@ -175,14 +194,20 @@ class Grains:
 
 def core_order_metrics(o: ir.Table, ctx: Context) -> dict[str, ir.Value]:
     """Per-customer basics from the order grain that several families use."""
-    new_day = o.day_gap.isnull() | (o.day_gap > 0)
     return {
         "n_orders": o.count(),
         "first_ts": o.ts.min(),
         "last_ts": o.ts.max(),
-        "n_days": o.count(where=new_day),
         "first_day": o.day.min(),
         "last_day": o.day.max(),
         "first_month": o.month.min(),
-        "gap_std": o.day_gap.std(how="sample", where=o.day_gap > 0),
+    }
+
+
+def core_sequence_metrics(s: ir.Table, ctx: Context) -> dict[str, ir.Value]:
+    """Per-customer basics from the ordered ``sequence`` several families use."""
+    new_day = s.day_gap.isnull() | (s.day_gap > 0)
+    return {
+        "n_days": s.count(where=new_day),
+        "gap_std": s.day_gap.std(how="sample", where=s.day_gap > 0),
     }

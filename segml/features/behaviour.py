@@ -11,10 +11,29 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from segml.features.base import Context, Feature, Grains, null_float, ratio
 
-__all__ = ["FEATURES", "event_metrics", "features", "order_metrics", "tables"]
+__all__ = [
+    "FEATURES",
+    "LEVEL_LIMITS",
+    "event_metrics",
+    "features",
+    "line_metrics",
+    "order_metrics",
+    "prepare_lines",
+    "shared_tables",
+    "tables",
+]
+
+#: Optional columns whose distinct values can be counted without a table of
+#: (customer, value) pairs, and the most distinct values for that: each value
+#: is one bit of an int64 mask (the sign bit unused), OR-ed per order and then
+#: per customer; channels also get one gross sum per value. The builder looks
+#: up the values (``ctx.extra["levels"]``); more values than the limit, or no
+#: lookup (Spark), fall back to the pair tables of :func:`tables`.
+LEVEL_LIMITS = {"product_id": 62, "category": 62, "channel": 8}
 
 FAMILY = "behaviour"
 _LEAD0 = "0 for a lead"
@@ -129,6 +148,91 @@ FEATURES = (
 )
 
 
+def _levels(ctx: Context) -> dict[str, list[str]]:
+    return {c: v for c, v in ctx.extra.get("levels", {}).items() if ctx.has(c)}
+
+
+def prepare_lines(t: ir.Table, ctx: Context) -> ir.Table:
+    """The lines with the bit of their value of each low-cardinality column
+    (unchanged with shared tables: those hold the masks already)."""
+    if "shared" in ctx.extra:
+        return t
+    for column, values in _levels(ctx).items():
+        level, bit = f"_{column}_level", f"_{column}_bit"
+        codes = ibis.memtable(
+            pa.table(
+                {
+                    level: pa.array(values, pa.string()),
+                    bit: pa.array([1 << k for k in range(len(values))], pa.int64()),
+                }
+            )
+        )
+        t = t.left_join(codes, t[column] == codes[level]).drop(level)
+    return t
+
+
+def line_metrics(t: ir.Table, ctx: Context) -> dict[str, ir.Value]:
+    """Per-customer sums of the lines (items, discounted spend), and the masks
+    (and channel gross sums) of the low-cardinality columns from the lines
+    prepared by :func:`prepare_lines` (with shared tables, :func:`tables`
+    reads those from there instead)."""
+    out = {}
+    if ctx.has("quantity"):
+        out["quantity_sum"] = t.quantity.sum()
+    if ctx.has("discount"):
+        out["discounted"] = t.amount.sum(where=(t.amount > 0) & (t.discount > 0))
+    if "shared" not in ctx.extra:
+        out.update(_level_metrics(t, ctx))
+    return out
+
+
+def _level_metrics(t: ir.Table, ctx: Context) -> dict[str, ir.Value]:
+    out = {}
+    levels = _levels(ctx)
+    for column in levels:
+        out[f"_{column}_mask"] = t[f"_{column}_bit"].bit_or()
+    for k in range(len(levels.get("channel", ()))):
+        hit = (t.amount > 0) & (t._channel_bit == (1 << k))
+        out[f"_channel_gross_{k}"] = t.amount.sum(where=hit)
+    return out
+
+
+def _paired(ctx: Context) -> list[tuple[str, str]]:
+    """(column, aggregate name) of the breadth counts that need pair tables."""
+    return [
+        (column, name)
+        for column, name in (("product_id", "n_products"), ("category", "n_categories"))
+        if ctx.has(column) and column not in _levels(ctx)
+    ]
+
+
+def shared_tables(lines: ir.Table, ctx: Context) -> dict[str, ir.Table]:
+    """Line-grain partials that serve several cutoffs at once.
+
+    ``lines`` are the lines up to the last cutoff, with ``_bucket``: the index
+    of the first cutoff that sees the line. Per (customer, value) the first
+    bucket that sees the pair, and per (customer, bucket) the masks and
+    channel sums; a cutoff then keeps the rows of its bucket and before
+    (:func:`tables`) instead of grouping the lines again.
+    """
+    keys = list(ctx.keys)
+    out = {}
+    for column, _ in _paired(ctx):
+        out[column] = lines.group_by([*keys, column]).aggregate(
+            _first=lines._bucket.min()
+        )
+    if _levels(ctx):
+        t = prepare_lines(lines, ctx)
+        out["levels"] = t.group_by([*keys, "_bucket"]).aggregate(
+            **_level_metrics(t, ctx)
+        )
+    return out
+
+
+def _popcount(mask: ir.IntegerValue, n_bits: int) -> ir.IntegerValue:
+    return sum(((mask >> k) & 1) for k in range(n_bits))
+
+
 def order_metrics(o: ir.Table, ctx: Context) -> dict[str, ir.Value]:
     """Per-customer sums over the order grain."""
     cut = ctx.cut(o)
@@ -136,10 +240,6 @@ def order_metrics(o: ir.Table, ctx: Context) -> dict[str, ir.Value]:
         f"orders_{w}": o.count(where=o.ts > cut - ibis.interval(days=w))
         for w in ctx.windows
     }
-    if ctx.has("quantity"):
-        out["quantity_sum"] = o.quantity.sum()
-    if ctx.has("discount"):
-        out["discounted"] = o.discounted.sum()
     return out
 
 
@@ -155,12 +255,26 @@ def event_metrics(e: ir.Table, ctx: Context) -> dict[str, ir.Value]:
 def tables(g: Grains, ctx: Context) -> list[ir.Table]:
     """Breadth (products, categories, channels) and unconverted visits."""
     keys = list(ctx.keys)
+    levels = _levels(ctx)
+    shared = ctx.extra.get("shared")
     out = []
-    for column, name in (("product_id", "n_products"), ("category", "n_categories")):
-        if ctx.has(column):
+    for column, name in _paired(ctx):
+        if shared is not None:
+            pairs = shared[column]
+            pairs = pairs.filter(pairs._first <= ctx.extra["bucket"])
+        else:
             pairs = g.lines.select(*keys, column).distinct()
-            out.append(pairs.group_by(keys).aggregate(**{name: pairs[column].count()}))
-    if ctx.has("channel"):
+        out.append(pairs.group_by(keys).aggregate(**{name: pairs[column].count()}))
+    if shared is not None and levels:
+        part = shared["levels"]
+        part = part.filter(part._bucket <= ctx.extra["bucket"])
+        metrics = {}
+        for column in levels:
+            metrics[f"_{column}_mask"] = part[f"_{column}_mask"].bit_or()
+        for k in range(len(levels.get("channel", ()))):
+            metrics[f"_channel_gross_{k}"] = part[f"_channel_gross_{k}"].sum()
+        out.append(part.group_by(keys).aggregate(**metrics))
+    if ctx.has("channel") and "channel" not in levels:
         t = g.lines
         per = t.group_by([*keys, "channel"]).aggregate(
             gross=t.amount.sum(where=t.amount > 0)
@@ -176,13 +290,10 @@ def tables(g: Grains, ctx: Context) -> list[ir.Table]:
         e = g.events
         visits = e.filter(e.kind == "web_visit")
         visits = visits.mutate(day=visits.ts.date().epoch_days())
-        o = g.orders
-        first_of_day = o.day_gap.isnull() | (o.day_gap > 0)
-        bought = o.filter(first_of_day).select(*keys, "day", _bought=ibis.literal(True))
-        joined = visits.left_join(bought, [*keys, "day"])
+        unconverted = visits.anti_join(g.orders, [*keys, "day"])
         out.append(
-            joined.group_by(keys).aggregate(
-                n_visits_unconverted=joined.count(where=joined._bought.isnull())
+            unconverted.group_by(keys).aggregate(
+                n_visits_unconverted=unconverted.count()
             )
         )
     return out
@@ -205,17 +316,29 @@ def features(
     out["orders_per_active_month"] = ratio(b.n_orders, b.n_months)
     out["mean_gap_days"] = ratio(b.last_day - b.first_day, b.n_days - 1)
     out["std_gap_days"] = b.gap_std.cast("float64")
+    levels = _levels(ctx)
     for column, name, base in (
         ("product_id", "distinct_products", "n_products"),
         ("category", "distinct_categories", "n_categories"),
         ("channel", "distinct_channels", "n_channels"),
     ):
-        out[name] = (
-            b[base].cast("float64").fill_null(0.0) if ctx.has(column) else null_float()
-        )
-    out["main_channel_share"] = (
-        ratio(b.main_channel, b.channel_gross) if ctx.has("channel") else null_float()
-    )
+        if not ctx.has(column):
+            out[name] = null_float()
+            continue
+        if column in levels:
+            count = _popcount(b[f"_{column}_mask"], len(levels[column]))
+        else:
+            count = b[base]
+        out[name] = count.cast("float64").fill_null(0.0)
+    if not ctx.has("channel"):
+        out["main_channel_share"] = null_float()
+    elif "channel" in levels:
+        sums = [b[f"_channel_gross_{k}"] for k in range(len(levels["channel"]))]
+        top = ibis.greatest(*sums) if len(sums) > 1 else sums[0]
+        total = sum(x.fill_null(0.0) for x in sums)
+        out["main_channel_share"] = ratio(top, total)
+    else:
+        out["main_channel_share"] = ratio(b.main_channel, b.channel_gross)
     out["discount_share"] = (
         ratio(b.discounted.fill_null(0.0), b.gross)
         if ctx.has("discount")

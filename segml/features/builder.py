@@ -1,13 +1,24 @@
 """Build the feature table: one row per customer known at ``as_of``.
 
-The work is a few Ibis expressions executed by in-process DuckDB, in stages:
-transactions visible at the cutoff are rolled up to orders and sorted once
-per customer (materialized), every family contributes per-customer
-aggregates over that order grain (one aggregation shared by the families),
-plus a few tables of its own (distinct products, categories, channels,
-streaks, unconverted visits), each materialized in turn; a last query joins
-them to the customers known at the cutoff and evaluates the feature
-definitions. Several cutoffs: see :func:`build_features_many`.
+The work is a few Ibis expressions executed by in-process DuckDB, in stages,
+each materialized in turn so that one large hash table is alive at a time:
+
+1. transactions visible at the cutoff are rolled up to a narrow order grain
+   (a hash aggregation, no sort);
+2. per customer, one aggregation per grain: the lines (sums that add up the
+   same over orders, masks of the low-cardinality columns), the orders
+   (counts, windows, trends), the orders in time order (one narrow window
+   pass: gaps, active months, streaks) and the events;
+3. a few tables of the families' own (distinct products when there are too
+   many for a mask, unconverted visits);
+4. a last query joins them to the customers known at the cutoff, evaluates
+   the feature definitions and sorts by customer.
+
+Two DuckDB-only shortcuts, tested equal to the generic path
+(``tests/features/test_fast_paths.py``): the values of product, category and
+channel are looked up first, and with few of them the distinct counts come
+from bit masks rather than tables of (customer, value) pairs; and several
+cutoffs share line-grain partials (see :func:`build_features_many`).
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+import pyarrow as pa
 
 from segml.data import read_customers
 from segml.features import base, behaviour, engine, lifecycle, loyalty, value
@@ -28,13 +39,15 @@ from segml.features.catalogue import dtypes, feature_names
 from segml.features.lifecycle import STAGES, check_thresholds
 
 __all__ = [
-    "FeatureBuilder",
     "build_features",
     "build_features_many",
     "feature_expression",
 ]
 
 _FAMILIES = (value, behaviour, lifecycle, loyalty)
+# per-customer columns of the line grain the families may see totals of, as
+# ``_total_<name>`` (one value per cutoff)
+_TOTALS = ("net",)
 
 
 def build_features(
@@ -146,14 +159,15 @@ def build_features_many(
     :func:`build_features` once per cutoff.
 
     The inputs are read, validated and registered once. ``strategy="loop"``
-    (the default) then runs the staged single-cutoff plan per cutoff;
-    ``strategy="join"`` computes every cutoff in one query (transactions
-    joined to the cutoffs on ``ts <= cutoff``, grouped by ``(cutoff,
-    customer_id)``). Measured (BENCHMARKS.md, four cutoffs): neither beats a
-    plain loop of :func:`build_features` by much, because the cost is in the
-    per-cutoff hash aggregations and sorts, not in reading the input, and the
-    join multiplies the rows those must handle (1 M rows: join 7.2 s, loop
-    6.7 s).
+    (the default) computes the line-grain partials that serve every cutoff in
+    one pass (per customer and value, the first cutoff that sees the pair;
+    per customer and cutoff bucket, the masks and channel sums), then runs the
+    staged single-cutoff plan per cutoff from them; ``strategy="join"``
+    computes every cutoff in one query (transactions joined to the cutoffs on
+    ``ts <= cutoff``, grouped by ``(cutoff, customer_id)``), which multiplies
+    the rows every stage handles. Orders, their time order and the events are
+    still aggregated once per cutoff (an order's amount changes with the
+    cutoff when its lines straddle it). Measured in BENCHMARKS.md.
 
     Examples
     --------
@@ -234,8 +248,9 @@ def _build(
             con, events, "events", columns=maps.get("events"), ts_format=ts_format
         )
     has_signup = crm is not None and "signup_ts" in crm.columns
+    levels = _levels(con, tx)
 
-    def context(cutoff: pd.Timestamp | None) -> base.Context:
+    def context(cutoff: pd.Timestamp | None, **extra: object) -> base.Context:
         return base.Context(
             keys=("customer_id",) if cutoff is not None else ("cutoff", "customer_id"),
             cutoff=None if cutoff is None else ibis.literal(cutoff, type="timestamp"),
@@ -244,6 +259,7 @@ def _build(
             tx_columns=frozenset(tx.columns),
             has_events=ev is not None,
             has_signup=has_signup,
+            extra={"levels": levels, **extra},
         )
 
     clash = set(feature_names(windows)) | {"cutoff"}
@@ -253,30 +269,66 @@ def _build(
             pd.DataFrame({"cutoff": pd.Series(cutoffs, dtype="M8[us]")})
         )
         expr, temps = _expression(con, tx, crm, ev, cuts, ctx, names, tag="j")
-        out = _finish(engine.to_frame(expr), ctx, names, windows)
+        table = engine.to_arrow(expr, con)
         engine.drop(con, temps)
+        out = _finish(engine.arrow_to_frame(table), ctx, names, windows)
         return attach_attributes(out, crm, clash=clash)
+    shared = {}
+    if many and len(cutoffs) > 1:
+        # line-grain partials computed once for every cutoff (see
+        # behaviour.shared_tables), kept in Arrow so that each cutoff can
+        # still run on a fresh connection
+        last = context(cutoffs[-1])
+        lines = base.lines(tx, last)
+        first_seen = ibis.cases(
+            *[
+                (lines.ts <= ibis.literal(c, type="timestamp"), i)
+                for i, c in enumerate(cutoffs)
+            ]
+        )
+        lines = lines.mutate(_bucket=first_seen)
+        for name, table in behaviour.shared_tables(lines, last).items():
+            shared[name] = ibis.memtable(engine.to_arrow(table, con))
     # in-memory inputs are not bound to a connection: a fresh one per cutoff
     # returns DuckDB's memory between cutoffs (measured: one shared
     # connection over four cutoffs at 10 M rows held 6 GB against 4 GB)
     fresh = all(
         s is None or isinstance(s, pd.DataFrame) for s in (transactions, events)
     )
-    frames = []
+    results = []
     for i, cutoff in enumerate(cutoffs):
-        ctx = context(cutoff)
+        ctx = context(cutoff, shared=shared, bucket=i) if shared else context(cutoff)
         if fresh and i:
             con = engine.connect(engine_settings)
         expr, temps = _expression(con, tx, crm, ev, None, ctx, names, tag=str(i))
-        frames.append(_finish(engine.to_frame(expr), ctx, names, windows))
-        engine.drop(con, temps)
+        table = engine.to_arrow(expr, con)
+        engine.drop(con, temps)  # before converting: lowers the peak
+        if many:
+            stamp = np.full(table.num_rows, cutoff.as_unit("us").to_datetime64())
+            table = table.add_column(0, "cutoff", pa.array(stamp))
+        results.append(table)
     if not many:
-        return attach_attributes(frames[0], crm, clash=clash)
-    out = pd.concat(frames, keys=[c.as_unit("us") for c in cutoffs], names=["cutoff"])
-    out.index = out.index.set_levels(
-        out.index.levels[0].astype("M8[us]"), level="cutoff"
-    )
+        out = _finish(engine.arrow_to_frame(results[0]), ctx, names, windows)
+        return attach_attributes(out, crm, clash=clash)
+    # stacked in Arrow (no copy), converted to pandas once
+    stacked = engine.arrow_to_frame(pa.concat_tables(results))
+    del results
+    out = _finish(stacked, context(None), names, windows)
     return attach_attributes(out, crm, clash=clash)
+
+
+def _levels(con: ibis.BaseBackend, tx: ir.Table) -> dict[str, list[str]]:
+    """The values of the optional low-cardinality columns (see
+    :data:`behaviour.LEVEL_LIMITS`), for the columns with at most that many."""
+    out = {}
+    for column, limit in behaviour.LEVEL_LIMITS.items():
+        if column not in tx.columns:
+            continue
+        seen = tx.filter(tx[column].notnull()).select(column).distinct()
+        values = engine.to_frame(seen.limit(limit + 1), con)[column]
+        if 1 <= len(values) <= limit:
+            out[column] = sorted(values.tolist())
+    return out
 
 
 def _customer_frame(
@@ -359,11 +411,18 @@ def _expression(
         ev = None if ev is None else ev.join(cuts, ev.ts <= cuts.cutoff)
     lines = base.lines(tx, ctx)
     orders = engine.materialize(con, base.orders(lines, ctx), f"segml_orders_{tag}")
+    prepared = lines
+    for family in _FAMILIES:
+        if hasattr(family, "prepare_lines"):
+            prepared = family.prepare_lines(prepared, ctx)
     events = None if ev is None else ev.filter(ev.ts <= ctx.cut(ev))
     grains = base.Grains(lines, orders, events)
 
+    sequence = base.sequence(orders, ctx)
     per_grain = {
+        "line": (prepared, {}),
         "order": (orders, dict(base.core_order_metrics(orders, ctx))),
+        "sequence": (sequence, dict(base.core_sequence_metrics(sequence, ctx))),
         "event": (events, {}),
     }
     extra: list[ir.Table] = []
@@ -374,22 +433,27 @@ def _expression(
                 metrics.update(hook(table, ctx))
         if hasattr(family, "tables"):
             extra.extend(family.tables(grains, ctx))
-    aggregates = [
-        table.group_by(keys).aggregate(**metrics)
-        for table, metrics in per_grain.values()
+    by_grain = {
+        grain: engine.materialize(
+            con, table.group_by(keys).aggregate(**metrics), f"segml_agg_{tag}_{grain}"
+        )
+        for grain, (table, metrics) in per_grain.items()
         if table is not None and metrics
-    ]
-    aggregates = [
-        engine.materialize(con, table, f"segml_agg_{tag}_{i}")
-        for i, table in enumerate(aggregates)
-    ]
+    }
+    aggregates = list(by_grain.values())
     extra = [
         engine.materialize(con, table, f"segml_extra_{tag}_{i}")
         for i, table in enumerate(extra)
     ]
     engine.drop(con, [f"segml_orders_{tag}"])
-    temps = [f"segml_agg_{tag}_{i}" for i in range(len(aggregates))]
+    temps = [f"segml_agg_{tag}_{grain}" for grain in by_grain]
     temps += [f"segml_extra_{tag}_{i}" for i in range(len(extra))]
+    # per-cutoff totals (spend_share) from the small per-customer table: a
+    # join of one row per cutoff, cheaper than a window over the output
+    per_cutoff = [k for k in keys if k != "customer_id"]
+    o = by_grain["line"]
+    sums = {f"_total_{m}": o[m].sum() for m in _TOTALS}
+    totals = o.aggregate(**sums, by=per_cutoff) if per_cutoff else o.aggregate(**sums)
     universe = aggregates[0].select(*keys)
     signup = None
     if crm is not None:
@@ -408,6 +472,10 @@ def _expression(
     joined = universe
     for table in [*aggregates, *extra, *([signup] if signup is not None else [])]:
         joined = joined.left_join(table, keys)
+    if per_cutoff:
+        joined = joined.left_join(totals, per_cutoff)
+    else:
+        joined = joined.cross_join(totals)
     done: dict[str, ir.Value] = {}
     for family in _FAMILIES:
         done.update(family.features(joined, ctx, done, grains))
@@ -432,128 +500,3 @@ def _finish(
     if len(keys) > 1:
         out["cutoff"] = out["cutoff"].astype("M8[us]")
     return out.set_index(keys)[names]
-
-
-class FeatureBuilder(BaseEstimator):
-    """Thin scikit-learn style wrapper around :func:`build_features`.
-
-    It is deliberately *not* a transformer: a transformer maps rows to rows,
-    but feature building turns transaction rows into customer rows (and takes
-    up to three tables and a cutoff), so it cannot sit inside a
-    :class:`~sklearn.pipeline.Pipeline`. It offers the familiar surface
-    (keyword-only parameters, ``get_params``/``set_params``, ``fit``,
-    ``transform``, ``get_feature_names_out``) so that feature settings can be
-    configured, cloned and logged like any estimator's.
-
-    Parameters
-    ----------
-    windows, stage_thresholds, columns, column_map, ts_format
-        As in :func:`build_features`.
-
-    Attributes
-    ----------
-    feature_names_in_ : ndarray of str
-        Attribute columns of the customers table seen in ``fit``.
-    feature_names_out_ : ndarray of str
-        Columns ``transform`` returns.
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
-    ...     "ts": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-05"]),
-    ...     "amount": [10.0, 30.0, 8.0]})
-    >>> fb = FeatureBuilder(columns=["orders", "net_spend"]).fit(tx, as_of="2024-02-01")
-    >>> fb.transform(tx, as_of="2024-02-01")
-                 net_spend  orders
-    customer_id
-    a                 40.0     2.0
-    b                  8.0     1.0
-    """
-
-    def __init__(
-        self,
-        *,
-        windows: Sequence[int] = (90, 365),
-        stage_thresholds: Mapping[str, float] | None = None,
-        columns: Sequence[str] | None = None,
-        column_map: Mapping[str, Mapping[str, str]] | None = None,
-        ts_format: str | None = None,
-    ) -> None:
-        self.windows = windows
-        self.stage_thresholds = stage_thresholds
-        self.columns = columns
-        self.column_map = column_map
-        self.ts_format = ts_format
-
-    def fit(
-        self,
-        transactions: engine.Source | None = None,
-        customers: engine.Source | None = None,
-        events: engine.Source | None = None,
-        *,
-        as_of: object = None,
-    ) -> FeatureBuilder:
-        """Check the settings and record the output columns; learns nothing."""
-        windows = _check_windows(self.windows)
-        check_thresholds(self.stage_thresholds)
-        names = feature_names(windows)
-        if self.columns is not None:
-            unknown = [c for c in self.columns if c not in names]
-            if unknown:
-                raise ValueError(f"unknown feature column(s) {unknown}")
-            names = [n for n in names if n in set(self.columns)]
-        attrs: list[str] = []
-        if isinstance(customers, pd.DataFrame):
-            maps = (self.column_map or {}).get("customers")
-            crm = engine.canonical_frame(customers, "customers", columns=maps)
-            attrs = [c for c in crm.columns if c not in ("customer_id", "signup_ts")]
-        self.feature_names_in_ = np.asarray(attrs, dtype=object)
-        self.feature_names_out_ = np.asarray(names + attrs, dtype=object)
-        return self
-
-    def transform(
-        self,
-        transactions: engine.Source,
-        customers: engine.Source | None = None,
-        events: engine.Source | None = None,
-        *,
-        as_of: object,
-    ) -> pd.DataFrame:
-        """:func:`build_features` (or, for a list of cutoffs, the many version)."""
-        if not hasattr(self, "feature_names_out_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("call fit before transform")
-        kwargs = {
-            "windows": self.windows,
-            "stage_thresholds": self.stage_thresholds,
-            "columns": self.columns,
-            "column_map": self.column_map,
-            "ts_format": self.ts_format,
-        }
-        if isinstance(as_of, list | tuple):
-            return build_features_many(
-                transactions, customers, events, as_ofs=as_of, **kwargs
-            )
-        return build_features(transactions, customers, events, as_of=as_of, **kwargs)
-
-    def fit_transform(
-        self,
-        transactions: engine.Source,
-        customers: engine.Source | None = None,
-        events: engine.Source | None = None,
-        *,
-        as_of: object,
-    ) -> pd.DataFrame:
-        """``fit`` then ``transform``."""
-        return self.fit(transactions, customers, events, as_of=as_of).transform(
-            transactions, customers, events, as_of=as_of
-        )
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """Columns ``transform`` returns (features, then attributes)."""
-        if not hasattr(self, "feature_names_out_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("call fit before get_feature_names_out")
-        return self.feature_names_out_.copy()

@@ -41,11 +41,13 @@ from segml.errors import SegmlDataError
 
 __all__ = [
     "Source",
+    "arrow_to_frame",
     "connect",
     "drop",
     "load_table",
     "materialize",
     "memtable",
+    "to_arrow",
     "to_frame",
 ]
 
@@ -75,6 +77,10 @@ def connect(settings: Mapping[str, object] | None = None) -> ibis.BaseBackend:
     are built.
     """
     con = ibis.duckdb.connect()
+    # DuckDB's allocator settings stay at their defaults: flushing freed
+    # memory after every stage (allocator_flush_threshold and
+    # allocator_bulk_deallocation_flush_threshold = 0) lowered the peak at
+    # 10 M rows from ~1.6-1.9 GB to ~1.4 GB but cost ~30 % more time
     options = {"TimeZone": "UTC", "preserve_insertion_order": False}
     options.update(settings or {})
     for key, val in options.items():
@@ -92,13 +98,27 @@ def memtable(frame: pd.DataFrame) -> ibis.Table:
     return ibis.memtable(pa.Table.from_pandas(frame, preserve_index=False))
 
 
-def to_frame(expr: ibis.Table) -> pd.DataFrame:
-    """Execute ``expr`` into pandas through Arrow (faster than Ibis' own
-    pandas conversion, and free of its pandas 4 deprecation warning)."""
+def to_frame(expr: ibis.Table, con: ibis.BaseBackend | None = None) -> pd.DataFrame:
+    """Execute ``expr`` (on ``con``, else on the backend its tables are bound
+    to) into pandas through Arrow (faster than Ibis' own pandas conversion,
+    and free of its pandas 4 deprecation warning)."""
+    return arrow_to_frame(to_arrow(expr, con))
+
+
+def to_arrow(expr: ibis.Table, con: ibis.BaseBackend | None = None) -> pa.Table:
+    """Execute ``expr`` (on ``con``, else on the backend its tables are bound
+    to) into an Arrow table."""
     with warnings.catch_warnings():
         # ibis 12 calls DuckDB's deprecated fetch_arrow_table
         warnings.simplefilter("ignore", DeprecationWarning)
-        return expr.to_pyarrow().to_pandas()
+        return expr.to_pyarrow() if con is None else con.to_pyarrow(expr)
+
+
+def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """``table`` in pandas, freeing each Arrow column once converted (the
+    peak holds one copy of the result, not two); ``table`` is unusable after.
+    """
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def materialize(con: ibis.BaseBackend, expr: ibis.Table, name: str) -> ibis.Table:

@@ -31,8 +31,9 @@ __all__ = [
     "FEATURES",
     "STAGES",
     "check_thresholds",
-    "order_metrics",
     "features",
+    "order_metrics",
+    "sequence_metrics",
 ]
 
 FAMILY = "lifecycle"
@@ -140,8 +141,12 @@ def order_metrics(o: ir.Table, ctx: Context) -> dict[str, ir.Value]:
         "orders_previous": o.count(where=(o.ts > prev) & (o.ts <= start)),
         "gross_recent": o.gross.sum(where=o.ts > start),
         "gross_previous": o.gross.sum(where=(o.ts > prev) & (o.ts <= start)),
-        "first_day_spend": o.amount.sum(where=o.day_rank == 0),
     }
+
+
+def sequence_metrics(s: ir.Table, ctx: Context) -> dict[str, ir.Value]:
+    """Net amount of the first order day."""
+    return {"first_day_spend": s.amount.sum(where=s.day == s.first_day)}
 
 
 def _trend(recent: ir.NumericValue, previous: ir.NumericValue) -> ir.FloatingValue:

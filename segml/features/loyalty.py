@@ -22,8 +22,7 @@ __all__ = [
     "FEATURES",
     "event_metrics",
     "features",
-    "order_metrics",
-    "tables",
+    "sequence_metrics",
 ]
 
 FAMILY = "loyalty"
@@ -96,19 +95,12 @@ FEATURES = (
 )
 
 
-def order_metrics(o: ir.Table, ctx: Context) -> dict[str, ir.Value]:
-    """Active months."""
-    return {"n_months": o.count(where=o.month_step.isnull() | (o.month_step > 0))}
-
-
-def tables(g: Grains, ctx: Context) -> list[ir.Table]:
-    """Longest run of consecutive active months (one row per active month
-    and run, then the largest run)."""
-    keys = list(ctx.keys)
-    o = g.orders
-    firsts = o.filter(o.month_step.isnull() | (o.month_step > 0))
-    runs = firsts.group_by([*keys, "island"]).aggregate(length=firsts.count())
-    return [runs.group_by(keys).aggregate(streak=runs.length.max())]
+def sequence_metrics(s: ir.Table, ctx: Context) -> dict[str, ir.Value]:
+    """Active months and the longest run of consecutive active months."""
+    return {
+        "n_months": s.count(where=s.month_step.isnull() | (s.month_step > 0)),
+        "streak": (s.month - s.run_start + 1).max(),
+    }
 
 
 def event_metrics(e: ir.Table, ctx: Context) -> dict[str, ir.Value]:

@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 
 from segml.features.base import Context, Feature, Grains, null_float, ratio
 
-__all__ = ["FEATURES", "features", "order_metrics"]
+__all__ = ["FEATURES", "features", "line_metrics", "order_metrics"]
 
 FAMILY = "value"
 _LEAD0 = "0 for a lead"
@@ -73,16 +73,23 @@ FEATURES = (
 )
 
 
-def order_metrics(o: ir.Table, ctx: Context) -> dict[str, ir.Value]:
-    """Per-customer sums over the order grain."""
+def line_metrics(t: ir.Table, ctx: Context) -> dict[str, ir.Value]:
+    """Per-customer sums over the lines (they add up the same over orders)."""
     out = {
-        "net": o.amount.sum(),
-        "gross": o.gross.sum(),
-        "returned": o.returned.sum(),
-        "max_order": o.amount.max(),
+        "net": t.amount.sum(),
+        "gross": ibis.coalesce(t.amount.sum(where=t.amount > 0), 0.0),
+        "returned": ibis.coalesce(-t.amount.sum(where=t.amount < 0), 0.0),
     }
-    if ctx.has("margin") or ctx.has("cost"):
-        out["margin_sum"] = o.margin.sum()
+    if ctx.has("margin"):
+        out["margin_sum"] = t.margin.sum()
+    elif ctx.has("cost"):
+        out["margin_sum"] = (t.amount - t.cost).sum()
+    return out
+
+
+def order_metrics(o: ir.Table, ctx: Context) -> dict[str, ir.Value]:
+    """Per-customer order sizes and trailing-window sums over the order grain."""
+    out = {"max_order": o.amount.max()}
     cut = ctx.cut(o)
     for w in ctx.windows:
         out[f"amount_{w}"] = o.amount.sum(where=o.ts > cut - ibis.interval(days=w))
@@ -107,7 +114,7 @@ def features(
     }
     for w in ctx.windows:
         out[f"spend_{w}d"] = b[f"amount_{w}"].fill_null(0.0)
-    per_cutoff = [k for k in ctx.keys if k != "customer_id"]
-    total = out["net_spend"].sum().over(ibis.window(group_by=per_cutoff))
-    out["spend_share"] = ratio(out["net_spend"], total)
+    # b._total_net: the sum of net over the customers with history at the
+    # cutoff (leads add 0), joined by the builder
+    out["spend_share"] = ratio(out["net_spend"], b._total_net.fill_null(0.0))
     return out
