@@ -438,9 +438,7 @@ def with_btyd_features(
     added = np.full((len(features), len(BTYD_FEATURES)), np.nan)
     if len(rfm):
         added[_buyers(features)] = fitted.features(horizon_days, rfm).to_numpy()
-    base = features.drop(columns=[c for c in BTYD_FEATURES if c in features.columns])
-    extra = pd.DataFrame(added, index=features.index, columns=list(BTYD_FEATURES))
-    return pd.concat([base, extra], axis=1)
+    return features.assign(**{c: added[:, j] for j, c in enumerate(BTYD_FEATURES)})
 
 
 def _buyers(features: pd.DataFrame) -> np.ndarray:

@@ -181,3 +181,15 @@ def test_rank_shares_errors():
         simulated_rank_shares(pd.Series([1.0, 2.0]), np.zeros((3, 5)))
     with pytest.raises(TypeError, match="Series"):
         simulated_rank_shares(np.array([1.0]), np.zeros((1, 1)))
+
+
+def test_predict_equals_lightgbm_on_the_encoded_frame(fitted):
+    model = fitted[0]
+    X = _data(n=300, seed=5)[0]
+    X["region"] = X["region"].astype("str")
+    X.loc[X.index[:5], "region"] = "unseen"  # unseen categories are missing
+    X.loc[X.index[5:10], "noise"] = np.nan
+    got = model.predict(X).to_numpy()
+    raw = model.model_.predict(model.encoder_.transform(X), raw_score=True)
+    offset = np.maximum(X["btyd_expected_value"].to_numpy(), model.min_offset)
+    np.testing.assert_allclose(got, np.exp(raw) * offset, rtol=1e-12)
