@@ -7,6 +7,7 @@ and gives back a Series on the input's index when the input had one.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -115,11 +116,14 @@ def fit_log_params(
     *,
     max_iter: int,
     tol: float,
+    model: str,
 ) -> tuple[np.ndarray, object]:
     """Minimise ``objective(log_params) -> (value, gradient)`` with L-BFGS-B.
 
-    Returns the fitted natural-scale parameters and scipy's result; the caller
-    decides what to do when ``result.success`` is false.
+    Returns the fitted natural-scale parameters and scipy's result. A fit that
+    stops short of a stationary point warns (:class:`ConvergenceWarning`,
+    naming ``model``, pointing at the caller's caller) and keeps the best
+    parameters found.
     """
     result = minimize(
         objective,
@@ -129,6 +133,12 @@ def fit_log_params(
         bounds=[(-30.0, 30.0)] * len(start),
         options={"maxiter": max_iter, "ftol": tol, "gtol": tol},
     )
+    if not result.success and np.max(np.abs(result.jac)) > 1e-5:
+        warnings.warn(
+            f"{model} fit did not converge: {result.message}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     return np.exp(result.x), result
 
 

@@ -8,8 +8,6 @@ each purchase they drop out with probability p ~ Beta(a, b).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, expit, gammaln, hyp2f1
@@ -18,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from segml.btyd._common import (
     ArrayLike,
-    ConvergenceWarning,
     beta_nodes,
     check_rfm,
     columns,
@@ -222,14 +219,8 @@ class BGNBD(BaseEstimator):
         # r = a = b = 1 and alpha = mean T: a point on the right time scale.
         start = np.log([1.0, max(float(big_t.mean()), 1e-3), 1.0, 1.0])
         params, result = fit_log_params(
-            objective, start, max_iter=self.max_iter, tol=self.tol
+            objective, start, max_iter=self.max_iter, tol=self.tol, model="BG/NBD"
         )
-        if not result.success and np.max(np.abs(result.jac)) > 1e-5:
-            warnings.warn(
-                f"BG/NBD fit did not converge: {result.message}",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
         self._set_params(params)
         self.log_likelihood_ = float(
             weight @ _log_likelihood_terms(*params, ux, ut, uT)[0]

@@ -10,8 +10,6 @@ independent of the purchase process.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
@@ -20,7 +18,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from segml.btyd._common import (
     ArrayLike,
-    ConvergenceWarning,
     columns,
     fit_log_params,
     positive_params,
@@ -175,14 +172,8 @@ class GammaGamma(BaseEstimator):
         # p = q = 1 and v = mean spend: a point on the right currency scale.
         start = np.log([1.0, 1.0, float(m.mean())])
         params, result = fit_log_params(
-            objective, start, max_iter=self.max_iter, tol=self.tol
+            objective, start, max_iter=self.max_iter, tol=self.tol, model="Gamma-Gamma"
         )
-        if not result.success and np.max(np.abs(result.jac)) > 1e-5:
-            warnings.warn(
-                f"Gamma-Gamma fit did not converge: {result.message}",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
         self._set_params(params)
         self.log_likelihood_ = float(_log_likelihood_terms(*params, x, m)[0].sum())
         self.n_customers_ = int(x.size)
