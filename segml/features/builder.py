@@ -201,11 +201,23 @@ def build_features_many(
     )
 
 
-def _check_windows(windows: Sequence[int]) -> tuple[int, ...]:
-    out = tuple(int(w) for w in windows)
-    if not out or any(w <= 0 for w in out) or len(set(out)) != len(out):
+def selected_features(
+    windows: Sequence[int], columns: Sequence[str] | None
+) -> tuple[tuple[int, ...], list[str]]:
+    """Checked trailing windows, and the catalogue columns asked for, in order.
+
+    ``columns=None`` asks for the whole catalogue; an unknown name is an error.
+    """
+    checked = tuple(int(w) for w in windows)
+    if not checked or any(w <= 0 for w in checked) or len(set(checked)) != len(checked):
         raise ValueError(f"windows must be distinct positive days, got {windows!r}")
-    return out
+    names = feature_names(checked)
+    if columns is not None:
+        unknown = [c for c in columns if c not in names]
+        if unknown:
+            raise ValueError(f"unknown feature column(s) {unknown}")
+        names = [n for n in names if n in set(columns)]
+    return checked, names
 
 
 def _build(
@@ -225,13 +237,7 @@ def _build(
 ) -> pd.DataFrame:
     if strategy not in ("loop", "join"):
         raise ValueError(f"strategy must be 'loop' or 'join', got {strategy!r}")
-    windows = _check_windows(windows)
-    names = feature_names(windows)
-    if columns is not None:
-        unknown = [c for c in columns if c not in names]
-        if unknown:
-            raise ValueError(f"unknown feature column(s) {unknown}")
-        names = [n for n in names if n in set(columns)]
+    windows, names = selected_features(windows, columns)
     maps = dict(column_map or {})
     con = engine.connect(engine_settings)
     tx = engine.load_table(
@@ -371,13 +377,7 @@ def feature_expression(
     types (float64, boolean, and a string ``lifecycle_stage``), sorted by
     ``customer_id`` when ``ordered``.
     """
-    windows = _check_windows(windows)
-    names = feature_names(windows)
-    if columns is not None:
-        unknown = [c for c in columns if c not in names]
-        if unknown:
-            raise ValueError(f"unknown feature column(s) {unknown}")
-        names = [n for n in names if n in set(columns)]
+    windows, names = selected_features(windows, columns)
     ctx = base.Context(
         keys=("customer_id",),
         cutoff=ibis.literal(to_as_of(cutoff), type="timestamp"),

@@ -9,8 +9,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from segml.features import engine
-from segml.features.builder import _check_windows, build_features, build_features_many
-from segml.features.catalogue import feature_names
+from segml.features.builder import (
+    build_features,
+    build_features_many,
+    selected_features,
+)
 from segml.features.lifecycle import check_thresholds
 
 __all__ = ["FeatureBuilder"]
@@ -76,14 +79,8 @@ class FeatureBuilder(BaseEstimator):
         as_of: object = None,
     ) -> FeatureBuilder:
         """Check the settings and record the output columns; learns nothing."""
-        windows = _check_windows(self.windows)
+        _, names = selected_features(self.windows, self.columns)
         check_thresholds(self.stage_thresholds)
-        names = feature_names(windows)
-        if self.columns is not None:
-            unknown = [c for c in self.columns if c not in names]
-            if unknown:
-                raise ValueError(f"unknown feature column(s) {unknown}")
-            names = [n for n in names if n in set(self.columns)]
         attrs: list[str] = []
         if isinstance(customers, pd.DataFrame):
             maps = (self.column_map or {}).get("customers")

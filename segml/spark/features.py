@@ -33,8 +33,8 @@ from segml.data import CUSTOMERS, EVENTS, TRANSACTIONS, TableSpec
 from segml.errors import SegmlDataError
 from segml.features.asof import to_as_of
 from segml.features.attributes import RESERVED
-from segml.features.builder import _check_windows, feature_expression
-from segml.features.catalogue import dtypes, feature_names
+from segml.features.builder import feature_expression, selected_features
+from segml.features.catalogue import dtypes
 from segml.features.lifecycle import STAGES
 
 __all__ = ["build_features", "to_pandas"]
@@ -124,7 +124,7 @@ def build_features(
     out = session.sql(con.compile(expr))
     if attributes and customers is not None:
         names = [c for c in customers.columns if c not in RESERVED]
-        taken = set(feature_names(_windows(windows))) | {"cutoff"}
+        taken = set(selected_features(windows, None)[1]) | {"cutoff"}
         clash = sorted(set(names) & taken)
         if clash:
             raise ValueError(
@@ -148,7 +148,7 @@ def to_pandas(features: Any, windows: Sequence[int] = (90, 365)) -> pd.DataFrame
     categoricals).
     """
     frame = features.toPandas()
-    kinds = dtypes(_windows(windows))
+    kinds = dtypes(selected_features(windows, None)[0])
     stage = pd.CategoricalDtype(list(STAGES))
     casts: dict[str, Any] = {"customer_id": "str"}
     for name in frame.columns:
@@ -172,10 +172,6 @@ class _ExactEpochCompiler(PySparkCompiler):
 
     def visit_ExtractEpochSeconds(self, op, *, arg):  # noqa: N802 (ibis' name)
         return self.f.unix_micros(self.cast(arg, dt.timestamp)) / 1_000_000
-
-
-def _windows(windows: Sequence[int]) -> tuple[int, ...]:
-    return _check_windows(windows)
 
 
 def _table(con: ibis.BaseBackend, df: Any, table: str) -> ir.Table:
