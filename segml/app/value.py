@@ -68,17 +68,16 @@ def set_value_cut(
     Returns the BTYD fit and the shares of customers with history per tier
     the ranking is cut with.
     """
+    from segml.model.value_decision import expected_value
     from segml.model.value_ranker import simulated_rank_shares
 
     history = reference["has_history"].to_numpy(dtype=bool)
     buyers = reference.loc[history]
     btyd = fit_reference_btyd(buyers, as_of=as_of, penalizer=penalizer)
     ranker = predictor.value_ranker_  # type: ignore[attr-defined]
-    score = ranker.predict(with_btyd_features(buyers, btyd, horizon_days))
+    score = pd.Series(expected_value(ranker, buyers, btyd, horizon_days))
     draws = btyd.simulate(horizon_days, n_draws=n_draws, random_state=seed)
-    picked = simulated_rank_shares(
-        score.reset_index(drop=True), draws, rule=rule, shares=shares, tiers=tiers
-    )
+    picked = simulated_rank_shares(score, draws, rule=rule, shares=shares, tiers=tiers)
     predictor.set_value_cut(  # type: ignore[attr-defined]
         reference, btyd=btyd, horizon_days=horizon_days, shares=picked.shares
     )

@@ -23,7 +23,7 @@ import pandas as pd
 
 from segml.btyd.features import BTYDFit, with_btyd_features
 
-__all__ = ["ValueDecision"]
+__all__ = ["ValueDecision", "expected_value"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +103,7 @@ class ValueDecision:
         >>> bool(value[1] > value[3] > max(value[0], value[2]))
         True
         """
-        expected = _expected_value(ranker, reference, btyd, horizon_days)
+        expected = expected_value(ranker, reference, btyd, horizon_days)
         wanted = np.asarray(shares, dtype="float64")
         if len(expected) == 0:
             raise ValueError("the reference population has no customer with history")
@@ -124,7 +124,7 @@ class ValueDecision:
 
     def expected_value(self, X: pd.DataFrame) -> np.ndarray:
         """Expected value of each row over ``horizon_days`` (rows with history)."""
-        return _expected_value(self.ranker, X, self.btyd, self.horizon_days)
+        return expected_value(self.ranker, X, self.btyd, self.horizon_days)
 
     def codes(self, X: pd.DataFrame) -> np.ndarray:
         """Tier code of each row (0 = best): how many thresholds it is below."""
@@ -132,8 +132,12 @@ class ValueDecision:
         return (expected[:, None] < self.thresholds[None, :]).sum(axis=1)
 
 
-def _expected_value(
+def expected_value(
     ranker: object, X: pd.DataFrame, btyd: BTYDFit, horizon_days: float
 ) -> np.ndarray:
+    """A fitted ranker's expected value of each row of ``X`` over the horizon.
+
+    The BTYD offset of each row comes from its own feature columns.
+    """
     rows = with_btyd_features(X, btyd, horizon_days)
     return ranker.predict(rows).to_numpy(dtype="float64")  # type: ignore[attr-defined]
