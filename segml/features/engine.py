@@ -302,19 +302,30 @@ def _typed(
 
 
 def _checked_cast(
-    raw: ibis.Table, column: str, target: dt.DataType, table: str
+    raw: ibis.Table,
+    column: str,
+    target: dt.DataType,
+    table: str,
+    *,
+    source: ibis.Value | None = None,
+    problem: str | None = None,
 ) -> ibis.Value:
+    """``source`` (default: the raw column) cast to ``target``.
+
+    Every non-missing value that does not cast is an error naming the table,
+    the column and up to five offending rows; ``problem`` words it.
+    """
     value = raw[column]
-    bad = raw.filter(value.notnull() & value.try_cast(target).isnull())
+    source = value if source is None else source
+    bad = raw.filter(value.notnull() & source.try_cast(target).isnull())
     rows = to_frame(bad.limit(5))
     if len(rows):
+        problem = problem or f"value(s) cannot be read as {target} (e.g. {{example}})"
+        example = rows[column].iloc[0]
         raise SegmlDataError(
-            table,
-            column,
-            f"value(s) cannot be read as {target} (e.g. {rows[column].iloc[0]!r})",
-            rows,
+            table, column, problem.format(example=f"{example!r}"), rows
         )
-    return value.cast(target)
+    return source.cast(target)
 
 
 def _typed_ts(
@@ -356,21 +367,16 @@ def _typed_ts(
     if ts_format is not None:
         # DuckDB's strptime already fails loudly, naming the value and format
         return text.as_timestamp(ts_format)
-    if n_aware:
-        parsed = text.cast(dt.Timestamp(timezone="UTC"))
-    else:
-        parsed = text.cast(dt.timestamp)
     target = dt.Timestamp(timezone="UTC") if n_aware else dt.timestamp
-    bad = raw.filter(value.notnull() & text.try_cast(target).isnull())
-    rows = to_frame(bad.limit(5))
-    if len(rows):
-        raise SegmlDataError(
-            table,
-            column,
-            f"value(s) cannot be parsed as timestamps (e.g. {rows[column].iloc[0]!r})"
-            "; pass ts_format= to name the format",
-            rows,
-        )
+    parsed = _checked_cast(
+        raw,
+        column,
+        target,
+        table,
+        source=text,
+        problem="value(s) cannot be parsed as timestamps (e.g. {example}); "
+        "pass ts_format= to name the format",
+    )
     if n_aware:
         return parsed.cast(dt.timestamp)
     return parsed

@@ -98,6 +98,19 @@ def test_unparseable_numbers_in_csv_name_the_column(world, tmp_path):
     assert info.value.column == "amount"
 
 
+def test_unparseable_timestamps_in_csv_name_the_column(world, tmp_path):
+    tx = world["transactions"][["customer_id", "ts", "amount"]].copy()
+    tx["ts"] = tx["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    tx.loc[3, "ts"] = "soon"
+    path = tmp_path / "tx.csv"
+    tx.to_csv(path, index=False)
+    with pytest.raises(SegmlDataError, match="parsed as timestamps.*'soon'") as info:
+        build_features(path, as_of=AS_OF)
+    assert info.value.column == "ts"
+    assert "ts_format" in str(info.value)
+    assert info.value.rows["ts"].tolist() == ["soon"]
+
+
 def test_non_canonical_frame_is_validated(world, features):
     tx = world["transactions"].rename(columns={"ts": "when"})
     tx["when"] = tx["when"].dt.strftime("%Y-%m-%d %H:%M:%S")
