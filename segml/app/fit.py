@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,11 @@ def fit_everything(
     stacked = build_training_set(
         *tables_args, cutoffs=sorted(stacked_cuts), horizon_days=label, **tset_args
     )
+    if value:  # once per cutoff, shared by the evaluated and the final model
+        offsets = add_btyd(
+            stacked.X, horizon_days=label, penalizer=cfg.model.btyd_penalizer
+        )
+        stacked = replace(stacked, X=offsets)
     if label == horizon:
         test_set = stacked.subset(stacked.cutoff == plan.test)
     else:
@@ -197,18 +202,16 @@ def snapshot_as_of(tx: pd.DataFrame) -> pd.Timestamp:
 
 
 def _fit_predictor(cfg: Config, cold_columns: list[str], tset: TrainingSet):
-    """A TierPredictor fitted on a training set (BTYD offsets for ``value``)."""
-    X = tset.X.drop(columns=["customer_id"])
+    """A TierPredictor fitted on a training set (with its BTYD columns for
+    ``value``, whose ranker also learns each row's future value)."""
     kwargs = {}
     if cfg.model.decision == "value":
-        X = add_btyd(
-            X,
-            horizon_days=cfg.training.label_horizon,
-            penalizer=cfg.model.btyd_penalizer,
-        )
         kwargs["future_value"] = tset.future_value
     return _predictor(cfg, cold_columns).fit(
-        X.drop(columns=["cutoff"]), tset.y, cutoff=tset.cutoff, **kwargs
+        tset.X.drop(columns=["customer_id", "cutoff"]),
+        tset.y,
+        cutoff=tset.cutoff,
+        **kwargs,
     )
 
 
