@@ -169,6 +169,7 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         missing = [a for a in self.attributes if a not in X.columns]
         if missing:
             raise ValueError(f"attributes not in X: {missing}")
+        value = self._future_value(future_value, history)
         self.history_columns_ = [
             c
             for c in X.columns
@@ -192,14 +193,31 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
                 class_weight=self.class_weight,
                 random_state=self.random_state,
             )
-        self._fit_value_ranker(X, history, future_value)
+        self._fit_value_ranker(X, history, value)
         self.classes_ = np.asarray(tiers, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
 
+    def _future_value(
+        self, future_value: object, history: np.ndarray
+    ) -> np.ndarray | None:
+        """``future_value`` checked for ``decision="value"`` (before any fitting)."""
+        if self.decision != "value":
+            return None
+        if future_value is None:
+            raise ValueError("decision='value' needs future_value in fit")
+        value = np.asarray(future_value, dtype="float64").reshape(-1)
+        if len(value) != len(history):
+            raise ValueError(
+                f"future_value has {len(value)} rows but X has {len(history)}"
+            )
+        if not history.any():
+            raise ValueError("decision='value' needs rows with history to fit on")
+        return value
+
     def _fit_value_ranker(
-        self, X: pd.DataFrame, history: np.ndarray, future_value: object
+        self, X: pd.DataFrame, history: np.ndarray, value: np.ndarray | None
     ) -> None:
         from sklearn.base import clone
 
@@ -207,15 +225,8 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
 
         self.value_ranker_ = None
         self.value_decision_: ValueDecision | None = None
-        if self.decision != "value":
+        if value is None:
             return
-        if future_value is None:
-            raise ValueError("decision='value' needs future_value in fit")
-        value = np.asarray(future_value, dtype="float64").reshape(-1)
-        if len(value) != len(X):
-            raise ValueError(f"future_value has {len(value)} rows but X has {len(X)}")
-        if not history.any():
-            raise ValueError("decision='value' needs rows with history to fit on")
         template = self.value_ranker if self.value_ranker is not None else ValueRanker()
         self.value_ranker_ = clone(template).fit(X.loc[history], value[history])
 
