@@ -83,7 +83,9 @@ def train(
     """Train on the configured data and log one MLflow run.
 
     Loads the tables, builds the rolling-origin training set, evaluates out of
-    time on the latest cutoff beside the baselines, refits on every cutoff, fits
+    time on the latest cutoff whose horizon is complete (with a model trained
+    only on label windows that end by it) beside the baselines, refits on the
+    cutoffs up to the last day in the data, fits
     tiers and segments on the latest snapshot, and logs params, tags, metrics,
     artifacts and the pipeline (registered with the alias ``candidate``).
 
