@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
+from segml.errors import SegmlDataError
+from segml.features import engine
 from segml.features.asof import to_as_of
+from segml.features.base import epoch_day
 
 __all__ = ["rfm_summary"]
 
 _PERIODS = {"D": 1.0, "W": 7.0}
+_COLUMNS = ("customer_id", "ts", "amount")
 
 
 def rfm_summary(
@@ -27,6 +32,10 @@ def rfm_summary(
     last purchase period, ``T`` the time from the first purchase period to
     ``as_of``, and ``monetary_value`` the mean spend of the repeat periods (0
     when there are none). Rows after ``as_of`` are ignored.
+
+    Computed by the feature engine (in-process DuckDB): two hash
+    aggregations, per customer and period then per customer (measured in
+    BENCHMARKS.md against lifetimes).
 
     Parameters
     ----------
@@ -58,39 +67,49 @@ def rfm_summary(
     """
     if freq not in _PERIODS:
         raise ValueError(f"freq must be one of {sorted(_PERIODS)}, got {freq!r}")
+    missing = [c for c in _COLUMNS if c not in transactions.columns]
+    if missing:
+        raise SegmlDataError(
+            "transactions",
+            missing[0],
+            f"rfm_summary needs the columns {list(_COLUMNS)}; missing {missing}",
+        )
     cutoff = to_as_of(as_of)
     days = _PERIODS[freq]
-    visible = transactions.loc[
-        transactions["ts"].to_numpy() <= cutoff.to_datetime64(),
-        ["customer_id", "ts", "amount"],
-    ]
-    epoch_days = visible["ts"].to_numpy().astype("datetime64[D]").astype("int64")
-    period = np.floor(epoch_days / days).astype("int64")
-    per_period = (
-        visible.assign(period=period)
-        .groupby(["customer_id", "period"], sort=True)["amount"]
-        .sum()
-        .reset_index()
-    )
-    grouped = per_period.groupby("customer_id", sort=True)
-    first = grouped["period"].min()
-    last = grouped["period"].max()
-    n_periods = grouped["period"].size()
-    total = grouped["amount"].sum()
-    first_spend = grouped["amount"].first()
-    end_period = np.floor(
-        cutoff.to_datetime64().astype("datetime64[D]").astype("int64") / days
-    )
-    frequency = (n_periods - 1).astype("float64")
-    repeat_spend = total - first_spend
-    monetary = (repeat_spend / frequency.where(frequency > 0)).fillna(0.0)
-    out = pd.DataFrame(
-        {
-            "frequency": frequency,
-            "recency": (last - first).astype("float64"),
-            "T": (end_period - first).astype("float64"),
-            "monetary_value": monetary.astype("float64"),
-        }
-    )
-    out.index.name = "customer_id"
-    return out
+    con = engine.connect()
+    try:
+        tx = engine.memtable(transactions[list(_COLUMNS)])
+        seen = tx.filter(tx.ts <= ibis.literal(cutoff, type="timestamp"))
+        period = _period(epoch_day(seen.ts), days)
+        per = seen.group_by(["customer_id", period.name("period")]).aggregate(
+            spend=seen.amount.sum()
+        )
+        # periods are unique per customer here: the spend of the first one is
+        # the spend at the smallest period, exactly
+        g = per.group_by("customer_id").aggregate(
+            first=per.period.min(),
+            last=per.period.max(),
+            n=per.count(),
+            total=per.spend.sum(),
+            first_spend=per.spend.argmin(per.period),
+        )
+        end = _period(ibis.literal(cutoff.date()).epoch_days(), days)
+        frequency = (g.n - 1).cast("float64")
+        summary = g.select(
+            "customer_id",
+            frequency=frequency,
+            recency=(g.last - g.first).cast("float64"),
+            T=(end - g.first).cast("float64"),
+            monetary_value=ibis.ifelse(
+                frequency > 0, (g.total - g.first_spend) / frequency, 0.0
+            ),
+        ).order_by("customer_id")
+        out = engine.to_frame(summary, con)
+    finally:
+        con.disconnect()
+    return out.set_index("customer_id")
+
+
+def _period(day: ir.IntegerValue, days: float) -> ir.IntegerValue:
+    """The period number of an epoch ``day`` (days, or weeks from 1970-01-01)."""
+    return day if days == 1 else (day / days).floor().cast("int64")

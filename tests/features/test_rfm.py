@@ -2,7 +2,10 @@
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from segml.errors import SegmlDataError
 from segml.features import rfm_summary
 
 
@@ -55,3 +58,60 @@ def test_rfm_weekly_by_hand():
 def test_rfm_rejects_unknown_freq():
     with pytest.raises(ValueError, match="freq"):
         rfm_summary(_tx(), as_of="2024-01-21", freq="M")
+
+
+def test_rfm_names_a_missing_column():
+    with pytest.raises(SegmlDataError, match="transactions.*amount"):
+        rfm_summary(_tx().drop(columns="amount"), as_of="2024-01-21")
+
+
+def _reference(tx: pd.DataFrame, as_of: str, days: int) -> pd.DataFrame:
+    """The lifetimes conventions spelled out in pandas, customer by customer."""
+    cut = pd.Timestamp(as_of)
+    seen = tx[tx["ts"] <= cut]
+    end = (cut.normalize() - pd.Timestamp(0)).days // days
+    rows = {}
+    for cid, g in seen.groupby("customer_id"):
+        period = (g["ts"].dt.normalize() - pd.Timestamp(0)).dt.days // days
+        spend = g["amount"].groupby(period.to_numpy()).sum().sort_index()
+        repeat = spend.iloc[1:]
+        rows[cid] = {
+            "frequency": float(len(repeat)),
+            "recency": float(spend.index[-1] - spend.index[0]),
+            "T": float(end - spend.index[0]),
+            "monetary_value": float(repeat.mean()) if len(repeat) else 0.0,
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index").sort_index()
+    out.index.name = "customer_id"
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.integers(0, 60 * 24 * 3),  # minutes over 60 days
+            st.integers(-50, 400),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from([("D", 1), ("W", 7)]),
+)
+def test_rfm_equals_the_conventions_spelled_out(rows, freq):
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.Series([r[0] for r in rows], dtype="str"),
+            "ts": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta([r[1] * 20 for r in rows], unit="min"),
+            "amount": [r[2] / 4 for r in rows],
+        }
+    )
+    as_of = "2024-02-10 12:00"
+    want = _reference(tx, as_of, freq[1])
+    got = rfm_summary(tx, as_of=as_of, freq=freq[0])
+    if want.empty:
+        assert got.empty
+        return
+    pd.testing.assert_frame_equal(got, want, check_index_type=False, rtol=1e-9)
