@@ -276,7 +276,7 @@ def _build(
         )
         expr, temps = _expression(con, tx, crm, ev, cuts, ctx, names, tag="j")
         table = engine.to_arrow(expr, con)
-        engine.drop(con, temps)
+        engine.close(con)
         out = _finish(engine.arrow_to_frame(table), ctx, names, windows)
         return attach_attributes(out, crm, clash=clash)
     shared = {}
@@ -308,7 +308,10 @@ def _build(
             con = engine.connect(engine_settings)
         expr, temps = _expression(con, tx, crm, ev, None, ctx, names, tag=str(i))
         table = engine.to_arrow(expr, con)
-        engine.drop(con, temps)  # before converting: lowers the peak
+        if fresh or i == len(cutoffs) - 1:
+            engine.close(con)  # before converting: lowers the peak
+        else:
+            engine.drop(con, temps)
         if many:
             stamp = np.full(table.num_rows, cutoff.as_unit("us").to_datetime64())
             table = table.add_column(0, "cutoff", pa.array(stamp))

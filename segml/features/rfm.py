@@ -106,7 +106,7 @@ def rfm_summary(
         ).order_by("customer_id")
         out = engine.to_frame(summary, con)
     finally:
-        con.disconnect()
+        engine.close(con)
     return out.set_index("customer_id")
 
 
