@@ -15,12 +15,13 @@ several cutoffs are built in one pass):
     that add up per customer, e.g. margin or returns, are taken from the
     lines directly).
 ``sequence``
-    The narrow view of ``orders`` (keys, ``day``, ``month``, ``amount``) in
-    time order per customer (one window, by day): ``day_gap`` (days since the
-    previous order; 0 on the same day, null on the first order),
-    ``month_step`` (months since the previous order), ``first_day`` (the
-    customer's first order day) and ``run_start`` (the first month of the run
-    of consecutive active months the order's month belongs to).
+    ``orders`` in time order per customer (one window, by day), with
+    ``day_gap`` (days since the previous order; 0 on the same day, null on
+    the first order), ``first_day`` (the customer's first order day), and,
+    without a month mask, ``month_step`` (months since the previous order)
+    and ``run_start`` (the first month of the run of consecutive active
+    months the order's month belongs to). The order metrics and the sequence
+    metrics are aggregated from it in one pass.
 
 Everything here is backend-neutral Ibis; nothing names DuckDB.
 """
@@ -31,7 +32,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import numpy as np
 
 __all__ = [
     "DAY_SECONDS",
@@ -159,28 +162,73 @@ def orders(lines_: ir.Table, ctx: Context) -> ir.Table:
 
 
 def sequence(orders_: ir.Table, ctx: Context) -> ir.Table:
-    """The orders in time order per customer, narrow (see the module docs).
+    """The orders in time order per customer (see the module docs).
 
-    One sort by day serves the gaps, the first day and the month steps; the
-    run starts need the month steps, hence a second window (by month, so that
-    orders of the same day need no tie-break).
+    One window, by day, gives the gaps, the first day and the month steps;
+    the run starts need the month steps, hence a second window (by month, so
+    that orders of the same day need no tie-break). With a month mask
+    (``ctx.extra["month_base"]``, see :func:`month_mask`) the month columns
+    are not needed and only the first window runs.
     """
     o = orders_
     keys = list(ctx.keys)
     by_day = ibis.window(group_by=keys, order_by=[o.day])
-    s = o.select(
-        *keys,
-        "day",
-        "month",
-        "amount",
-        day_gap=o.day - o.day.lag().over(by_day),
-        month_step=o.month - o.month.lag().over(by_day),
-        first_day=o.day.min().over(by_day),
-    )
+    columns = {
+        "day_gap": o.day - o.day.lag().over(by_day),
+        "first_day": o.day.min().over(by_day),
+    }
+    if "month_base" in ctx.extra:
+        return o.mutate(**columns)
+    s = o.mutate(**columns, month_step=o.month - o.month.lag().over(by_day))
     new_run = s.month_step.isnull() | (s.month_step > 1)
     upto = ibis.window(group_by=keys, order_by=[s.month], range=(None, 0))
     start = ibis.ifelse(new_run, s.month, ibis.null()).max().over(upto)
     return s.mutate(run_start=start)
+
+
+def month_mask(s: ir.Table, ctx: Context) -> ir.IntegerValue:
+    """Per customer, the active months as bits of an int64 (DuckDB fast path).
+
+    Bit ``k`` is set when the customer ordered in month ``month_base + k``;
+    the builder takes ``month_base`` (the first month of the log) only when
+    every month up to the last cutoff fits in 62 bits.
+    """
+    bit = s.month - ctx.extra["month_base"]
+    return (ibis.literal(1, type="int64") << bit.cast("int64")).bit_or()
+
+
+def active_months(b: ir.Table, ctx: Context) -> ir.IntegerValue:
+    """Per customer of the joined table ``b``, the number of active months
+    (the set bits of the month mask on the fast path)."""
+    return bit_count(b._month_mask) if "month_base" in ctx.extra else b.n_months
+
+
+#: the most months a month mask holds (bits 0..62 of an int64)
+MONTH_BITS = 63
+
+
+@ibis.udf.scalar.builtin
+def bit_count(mask: dt.int64) -> dt.int64:  # type: ignore[empty-body]
+    """DuckDB's ``bit_count``: the set bits of ``mask`` (fast paths only)."""
+
+
+def longest_run(mask: np.ndarray) -> np.ndarray:
+    """Per int64 mask, the length of its longest run of set bits (float64).
+
+    ``x & (x >> 1)`` shortens every run by one bit; the number of steps until
+    nothing is left is the longest run.
+
+    >>> longest_run(np.array([0b1101110, 0, 1]))
+    array([3., 0., 1.])
+    """
+    x = np.asarray(mask, dtype=np.int64).view(np.uint64).copy()
+    out = np.zeros(len(x))
+    while True:
+        alive = x != 0
+        if not alive.any():
+            return out
+        out += alive
+        x &= x >> np.uint64(1)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,15 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from segml.features.base import Context, Feature, Grains, null_float, ratio
+from segml.features.base import (
+    Context,
+    Feature,
+    Grains,
+    active_months,
+    bit_count,
+    null_float,
+    ratio,
+)
 
 __all__ = [
     "FEATURES",
@@ -229,10 +237,6 @@ def shared_tables(lines: ir.Table, ctx: Context) -> dict[str, ir.Table]:
     return out
 
 
-def _popcount(mask: ir.IntegerValue, n_bits: int) -> ir.IntegerValue:
-    return sum(((mask >> k) & 1) for k in range(n_bits))
-
-
 def order_metrics(o: ir.Table, ctx: Context) -> dict[str, ir.Value]:
     """Per-customer sums over the order grain."""
     cut = ctx.cut(o)
@@ -313,7 +317,7 @@ def features(
     out["items"] = (
         b.quantity_sum.fill_null(0.0) if ctx.has("quantity") else null_float()
     )
-    out["orders_per_active_month"] = ratio(b.n_orders, b.n_months)
+    out["orders_per_active_month"] = ratio(b.n_orders, active_months(b, ctx))
     out["mean_gap_days"] = ratio(b.last_day - b.first_day, b.n_days - 1)
     out["std_gap_days"] = b.gap_std.cast("float64")
     levels = _levels(ctx)
@@ -326,7 +330,7 @@ def features(
             out[name] = null_float()
             continue
         if column in levels:
-            count = _popcount(b[f"_{column}_mask"], len(levels[column]))
+            count = bit_count(b[f"_{column}_mask"])
         else:
             count = b[base]
         out[name] = count.cast("float64").fill_null(0.0)

@@ -6,19 +6,23 @@ each materialized in turn so that one large hash table is alive at a time:
 1. transactions visible at the cutoff are rolled up to a narrow order grain
    (a hash aggregation, no sort);
 2. per customer, one aggregation per grain: the lines (sums that add up the
-   same over orders, masks of the low-cardinality columns), the orders
-   (counts, windows, trends), the orders in time order (one narrow window
-   pass: gaps, active months, streaks) and the events;
+   same over orders, masks of the low-cardinality columns), the orders in
+   time order (one window pass by day gives the gaps and the first day; the
+   same aggregation counts orders, windows and trends) and the events;
 3. a few tables of the families' own (distinct products when there are too
    many for a mask, unconverted visits);
 4. a last query joins them to the customers known at the cutoff, evaluates
-   the feature definitions and sorts by customer.
+   the feature definitions and sorts by customer; the connection is closed
+   before the result is converted to pandas.
 
-Two DuckDB-only shortcuts, tested equal to the generic path
+Three DuckDB-only shortcuts, tested equal to the generic path
 (``tests/features/test_fast_paths.py``): the values of product, category and
 channel are looked up first, and with few of them the distinct counts come
-from bit masks rather than tables of (customer, value) pairs; and several
-cutoffs share line-grain partials (see :func:`build_features_many`).
+from bit masks rather than tables of (customer, value) pairs; when the
+months from the first order of the log to the last cutoff fit 63 bits, the
+active months are a bit mask too (counted in SQL, longest run of set bits in
+numpy) instead of a second window over the orders; and several cutoffs share
+line-grain partials (see :func:`build_features_many`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,12 @@ __all__ = [
 ]
 
 _FAMILIES = (value, behaviour, lifecycle, loyalty)
+# per grain, the families' hooks that add per-customer metrics from it
+_HOOKS = {
+    "line": ("line_metrics",),
+    "order": ("order_metrics", "sequence_metrics"),
+    "event": ("event_metrics",),
+}
 # per-customer columns of the line grain the families may see totals of, as
 # ``_total_<name>`` (one value per cutoff)
 _TOTALS = ("net",)
@@ -254,7 +264,7 @@ def _build(
             con, events, "events", columns=maps.get("events"), ts_format=ts_format
         )
     has_signup = crm is not None and "signup_ts" in crm.columns
-    levels = _levels(con, tx)
+    lookups = {"levels": _levels(con, tx), **_month_base(con, tx, cutoffs[-1])}
 
     def context(cutoff: pd.Timestamp | None, **extra: object) -> base.Context:
         return base.Context(
@@ -265,7 +275,7 @@ def _build(
             tx_columns=frozenset(tx.columns),
             has_events=ev is not None,
             has_signup=has_signup,
-            extra={"levels": levels, **extra},
+            extra={**lookups, **extra},
         )
 
     clash = set(feature_names(windows)) | {"cutoff"}
@@ -338,6 +348,20 @@ def _levels(con: ibis.BaseBackend, tx: ir.Table) -> dict[str, list[str]]:
         if 1 <= len(values) <= limit:
             out[column] = sorted(values.tolist())
     return out
+
+
+def _month_base(
+    con: ibis.BaseBackend, tx: ir.Table, last: pd.Timestamp
+) -> dict[str, int]:
+    """``{"month_base": first month of the log}`` when the months up to the
+    last cutoff fit a month mask (:func:`base.month_mask`), else empty."""
+    first = engine.to_frame(tx.aggregate(first=tx.ts.min()), con)["first"].iloc[0]
+    if pd.isna(first):
+        return {}
+    base_month = first.year * 12 + first.month - 1
+    if last.year * 12 + last.month - 1 - base_month >= base.MONTH_BITS:
+        return {}
+    return {"month_base": base_month}
 
 
 def _customer_frame(
@@ -421,19 +445,25 @@ def _expression(
     events = None if ev is None else ev.filter(ev.ts <= ctx.cut(ev))
     grains = base.Grains(lines, orders, events)
 
+    # the order metrics are aggregated from the ordered sequence: one pass
+    # over the orders serves both
     sequence = base.sequence(orders, ctx)
+    core = {
+        **base.core_order_metrics(sequence, ctx),
+        **base.core_sequence_metrics(sequence, ctx),
+    }
     per_grain = {
         "line": (prepared, {}),
-        "order": (orders, dict(base.core_order_metrics(orders, ctx))),
-        "sequence": (sequence, dict(base.core_sequence_metrics(sequence, ctx))),
+        "order": (sequence, core),
         "event": (events, {}),
     }
     extra: list[ir.Table] = []
     for family in _FAMILIES:
         for grain, (table, metrics) in per_grain.items():
-            hook = getattr(family, f"{grain}_metrics", None)
-            if hook is not None and table is not None:
-                metrics.update(hook(table, ctx))
+            for hook_name in _HOOKS[grain]:
+                hook = getattr(family, hook_name, None)
+                if hook is not None and table is not None:
+                    metrics.update(hook(table, ctx))
         if hasattr(family, "tables"):
             extra.extend(family.tables(grains, ctx))
     by_grain = {
@@ -498,6 +528,9 @@ def _finish(
     for name in names:
         kind = kinds[name]
         casts[name] = stage if kind == "category" else kind
+    for family in _FAMILIES:
+        if hasattr(family, "finish"):
+            out = family.finish(out, ctx)
     keys = list(ctx.keys)
     out = out.astype({"customer_id": "str", **casts})
     if len(keys) > 1:

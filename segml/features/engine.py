@@ -82,7 +82,12 @@ def connect(settings: Mapping[str, object] | None = None) -> ibis.BaseBackend:
     # memory after every stage (allocator_flush_threshold and
     # allocator_bulk_deallocation_flush_threshold = 0) lowered the peak at
     # 10 M rows from ~1.6-1.9 GB to ~1.4 GB but cost ~30 % more time
-    options = {"TimeZone": "UTC", "preserve_insertion_order": False}
+    # no progress bar: a library call should not draw on the user's terminal
+    options = {
+        "TimeZone": "UTC",
+        "preserve_insertion_order": False,
+        "enable_progress_bar": False,
+    }
     options.update(settings or {})
     for key, val in options.items():
         if not str(key).replace("_", "").isalnum():

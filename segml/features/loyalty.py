@@ -8,12 +8,16 @@ comes from ``nps`` events (``value`` = score 0-10), punctuality from
 from __future__ import annotations
 
 import ibis.expr.types as ir
+import pandas as pd
 
 from segml.features.base import (
     Context,
     Feature,
     Grains,
+    active_months,
     epoch_month,
+    longest_run,
+    month_mask,
     null_float,
     ratio,
 )
@@ -22,6 +26,7 @@ __all__ = [
     "FEATURES",
     "event_metrics",
     "features",
+    "finish",
     "sequence_metrics",
 ]
 
@@ -96,11 +101,24 @@ FEATURES = (
 
 
 def sequence_metrics(s: ir.Table, ctx: Context) -> dict[str, ir.Value]:
-    """Active months and the longest run of consecutive active months."""
+    """Active months and the longest run of consecutive active months (with
+    the month-mask fast path, the mask; see :func:`finish`)."""
+    if "month_base" in ctx.extra:
+        return {"_month_mask": month_mask(s, ctx)}
     return {
         "n_months": s.count(where=s.month_step.isnull() | (s.month_step > 0)),
         "streak": (s.month - s.run_start + 1).max(),
     }
+
+
+def finish(frame: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """The pandas step of the month-mask fast path: the query returns the
+    active-month mask in ``longest_streak_months``; its longest run of set
+    bits is the longest streak (0 for a lead, whose mask is 0)."""
+    name = "longest_streak_months"
+    if "month_base" in ctx.extra and name in frame.columns:
+        frame[name] = longest_run(frame[name].to_numpy())
+    return frame
 
 
 def event_metrics(e: ir.Table, ctx: Context) -> dict[str, ir.Value]:
@@ -121,12 +139,18 @@ def features(
 ) -> dict[str, ir.Value]:
     """The loyalty features from the joined per-customer table ``b``."""
     months_span = epoch_month(ctx.cut(b)) - b.first_month + 1
+    n_months = active_months(b, ctx)
+    if "month_base" in ctx.extra:
+        # the mask (0 for a lead), turned into the run length by finish()
+        streak = b._month_mask.fill_null(0)
+    else:
+        streak = b.streak.cast("float64").fill_null(0.0)
     out = {
         "is_repeat": (b.n_days >= 2).fill_null(False),
         "repeat_rate": ratio(b.n_days - 1, b.n_days),
-        "active_months": b.n_months.cast("float64").fill_null(0.0),
-        "active_month_share": ratio(b.n_months, months_span),
-        "longest_streak_months": b.streak.cast("float64").fill_null(0.0),
+        "active_months": n_months.cast("float64").fill_null(0.0),
+        "active_month_share": ratio(n_months, months_span),
+        "longest_streak_months": streak,
         "gap_cv": ratio(done["std_gap_days"], done["mean_gap_days"]),
     }
     if ctx.has_events:

@@ -4,7 +4,10 @@
   shares from per-customer bit masks instead of tables of (customer, value)
   pairs;
 * several cutoffs (``build_features_many``): line-grain partials computed once
-  (``behaviour.shared_tables``) instead of once per cutoff.
+  (``behaviour.shared_tables``) instead of once per cutoff;
+* active months (``builder._month_base``): a per-customer bit mask of the
+  active months (count and longest run of set bits) instead of a second
+  window over the orders.
 
 Each is compared with the generic path on random logs with missing order ids,
 missing categories and channels, same-day and same-timestamp orders, returns
@@ -133,3 +136,79 @@ def test_shared_partials_equal_a_loop(log, monkeypatch, levels):
         loop.index.levels[0].astype("M8[us]"), level="cutoff"
     )
     pd.testing.assert_frame_equal(many, loop, check_exact=False, rtol=1e-9)
+
+
+def _no_month_mask(monkeypatch):
+    monkeypatch.setattr(builder, "_month_base", lambda con, tx, last: {})
+
+
+@pytest.mark.parametrize("cutoff", CUTOFFS)
+def test_month_mask_equals_month_windows(log, monkeypatch, cutoff):
+    fast = build_features(**log, as_of=cutoff)
+    _no_month_mask(monkeypatch)
+    slow = build_features(**log, as_of=cutoff)
+    assert fast["longest_streak_months"].max() >= 3  # streaks are exercised
+    pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=1e-9)
+
+
+@pytest.mark.parametrize("strategy", ["loop", "join"])
+def test_month_mask_equals_month_windows_over_cutoffs(log, monkeypatch, strategy):
+    fast = build_features_many(**log, as_ofs=CUTOFFS, strategy=strategy)
+    _no_month_mask(monkeypatch)
+    slow = build_features_many(**log, as_ofs=CUTOFFS, strategy=strategy)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=1e-9)
+
+
+def test_month_mask_only_when_the_months_fit(log):
+    con = builder.engine.connect()
+    tx = log["transactions"]
+    # START is 2023-01: 62 months later is 2028-03, 63 months 2028-04
+    assert builder._month_base(
+        con, builder.engine.memtable(tx), pd.Timestamp("2028-03-31")
+    ) == {"month_base": 2023 * 12}
+    assert (
+        builder._month_base(
+            con, builder.engine.memtable(tx), pd.Timestamp("2028-04-01")
+        )
+        == {}
+    )
+
+
+def test_long_logs_fall_back_to_windows(log, monkeypatch):
+    tx = log["transactions"].copy()
+    tx.loc[0, "ts"] = pd.Timestamp("2015-01-01")  # 9+ years before the cutoff
+    fast = build_features(tx, as_of=CUTOFFS[2])
+    _no_month_mask(monkeypatch)
+    slow = build_features(tx, as_of=CUTOFFS[2])
+    pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=1e-9)
+
+
+def test_longest_run_by_hand():
+    from segml.features.base import longest_run
+
+    masks = np.array([0, 1, 0b1011, 0b111000111100, (1 << 63) - 1], dtype="int64")
+    assert longest_run(masks).tolist() == [0.0, 1.0, 2.0, 4.0, 63.0]
+
+
+def test_month_mask_keeps_its_high_bits(monkeypatch):
+    # months 0, 58, 59 and 60 of the mask: float64 would round bit 60 away
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.Series(["a", "a", "a", "a", "b"], dtype="str"),
+            "ts": pd.to_datetime(
+                ["2023-01-05", "2027-11-05", "2027-12-05", "2028-01-05", "2028-01-06"]
+            ).astype("M8[us]"),
+            "amount": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    fast = build_features(tx, as_of="2028-01-31")
+    assert builder._month_base(
+        builder.engine.connect(),
+        builder.engine.memtable(tx),
+        pd.Timestamp("2028-01-31"),
+    ) == {"month_base": 2023 * 12}
+    assert fast.loc["a", "longest_streak_months"] == 3.0
+    assert fast.loc["a", "active_months"] == 4.0
+    _no_month_mask(monkeypatch)
+    slow = build_features(tx, as_of="2028-01-31")
+    pd.testing.assert_frame_equal(fast, slow)
