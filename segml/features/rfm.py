@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -91,7 +92,7 @@ def rfm_summary(
             last=per.period.max(),
             n=per.count(),
             total=per.spend.sum(),
-            first_spend=per.spend.argmin(per.period),
+            first_spend=_arg_min(per.spend, per.period),
         )
         end = _period(ibis.literal(cutoff.date()).epoch_days(), days)
         frequency = (g.n - 1).cast("float64")
@@ -108,6 +109,12 @@ def rfm_summary(
     finally:
         engine.close(con)
     return out.set_index("customer_id")
+
+
+@ibis.udf.agg.builtin(name="arg_min")
+def _arg_min(arg: dt.float64, key: dt.int64) -> dt.float64:  # type: ignore[empty-body]
+    """DuckDB's ``arg_min`` (Ibis' ``argmin`` compiles to an ordered
+    ``first``, which sorts within each group; about 0.1 s of 1.9 s at 10 M rows)."""
 
 
 def _period(day: ir.IntegerValue, days: float) -> ir.IntegerValue:
