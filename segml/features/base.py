@@ -221,14 +221,18 @@ def longest_run(mask: np.ndarray) -> np.ndarray:
     >>> longest_run(np.array([0b1101110, 0, 1]))
     array([3., 0., 1.])
     """
-    x = np.asarray(mask, dtype=np.int64).view(np.uint64).copy()
+    x = np.asarray(mask, dtype=np.int64).view(np.uint64)
     out = np.zeros(len(x))
-    while True:
-        alive = x != 0
-        if not alive.any():
-            return out
-        out += alive
-        x &= x >> np.uint64(1)
+    alive = np.flatnonzero(x)  # rows with a run at least `step` long
+    x = x[alive]
+    step = 0
+    while alive.size:
+        step += 1
+        out[alive] = step
+        x = x & (x >> np.uint64(1))
+        keep = x != 0
+        alive, x = alive[keep], x[keep]
+    return out
 
 
 @dataclass(frozen=True)

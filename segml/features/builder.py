@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 from segml.data import read_customers
 from segml.features import base, behaviour, engine, lifecycle, loyalty, value
 from segml.features.asof import to_as_of
-from segml.features.attributes import attach_attributes
+from segml.features.attributes import attach_attributes, attribute_columns
 from segml.features.catalogue import dtypes, feature_names
 from segml.features.lifecycle import STAGES, check_thresholds
 
@@ -288,8 +288,7 @@ def _build(
         expr, temps = _expression(con, tx, crm, ev, cuts, ctx, names, tag="j")
         table = engine.to_arrow(expr, con)
         engine.close(con)
-        out = _finish(_to_frame(table), ctx, names, windows)
-        return attach_attributes(out, crm, clash=clash)
+        return _finish(_to_frame(table), ctx, names, windows, crm, clash)
     shared = {}
     if many and len(cutoffs) > 1:
         # line-grain partials computed once for every cutoff (see
@@ -328,13 +327,11 @@ def _build(
             table = table.add_column(0, "cutoff", pa.array(stamp))
         results.append(table)
     if not many:
-        out = _finish(_to_frame(results[0]), ctx, names, windows)
-        return attach_attributes(out, crm, clash=clash)
+        return _finish(_to_frame(results[0]), ctx, names, windows, crm, clash)
     # stacked in Arrow (no copy), converted to pandas once
     stacked = _to_frame(pa.concat_tables(results))
     del results
-    out = _finish(stacked, context(None), names, windows)
-    return attach_attributes(out, crm, clash=clash)
+    return _finish(stacked, context(None), names, windows, crm, clash)
 
 
 def _levels(con: ibis.BaseBackend, tx: ir.Table) -> dict[str, list[str]]:
@@ -490,16 +487,24 @@ def _expression(
     totals = o.aggregate(**sums, by=per_cutoff) if per_cutoff else o.aggregate(**sums)
     universe = aggregates[0].select(*keys)
     signup = None
+    rows = False
     if crm is not None:
         wanted = ["customer_id", "signup_ts"] if ctx.has_signup else ["customer_id"]
         if isinstance(crm, ir.Table):  # already on the backend (e.g. Spark)
             known = crm.select(*wanted)
         else:
-            known = engine.memtable(crm[wanted])
+            frame = crm[wanted]
+            # each row's position in the customers table, so that the
+            # attributes are taken by position afterwards (attach_attributes)
+            rows = bool(attribute_columns(crm))
+            if rows:
+                frame = frame.assign(_crm_row=np.arange(len(crm), dtype="int64"))
+            known = engine.memtable(frame)
         if cuts is not None:
             known = known.cross_join(cuts)
-        if ctx.has_signup:
+        if ctx.has_signup or rows:
             signup = known
+        if ctx.has_signup:
             cut = ctx.cut(known)
             known = known.filter(known.signup_ts.isnull() | (known.signup_ts <= cut))
         universe = universe.union(known.select(*keys), distinct=True)
@@ -513,7 +518,8 @@ def _expression(
     done: dict[str, ir.Value] = {}
     for family in _FAMILIES:
         done.update(family.features(joined, ctx, done, grains))
-    out = joined.select(*keys, **{n: done[n] for n in names})
+    hidden = {"_crm_row": joined._crm_row} if rows else {}
+    out = joined.select(*keys, **{n: done[n] for n in names}, **hidden)
     return (out.order_by(keys) if ordered else out), temps
 
 
@@ -533,7 +539,12 @@ def _finish(
     ctx: base.Context,
     names: list[str],
     windows: tuple[int, ...],
+    crm: pd.DataFrame | None,
+    clash: set[str],
 ) -> pd.DataFrame:
+    """The query result with the catalogue's dtypes, indexed by the keys,
+    followed by the customer attributes."""
+    rows = out.pop("_crm_row") if "_crm_row" in out.columns else None
     kinds = dtypes(windows)
     casts = {}
     for name in names:
@@ -552,4 +563,5 @@ def _finish(
     out = out.astype({"customer_id": "str", **casts})
     if len(keys) > 1:
         out["cutoff"] = out["cutoff"].astype("M8[us]")
-    return out.set_index(keys)[names]
+    out = out.set_index(keys)[names]
+    return attach_attributes(out, crm, clash=clash, rows=rows)
