@@ -121,10 +121,14 @@ def to_arrow(expr: ibis.Table, con: ibis.BaseBackend | None = None) -> pa.Table:
 
 
 def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
-    """``table`` in pandas, freeing each Arrow column once converted (the
-    peak holds one copy of the result, not two); ``table`` is unusable after.
+    """``table`` in pandas, one block per column (no consolidation copy).
+
+    ``self_destruct=True`` (free each Arrow column once converted) was
+    measured slower and no lower at the peak: at 10 M rows 11.5 s / 1.63 GB
+    against 9.5 s / 1.36 GB without it, and a 4 M-row stacked result
+    converted in 2.4 s against 0.4 s.
     """
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+    return table.to_pandas(split_blocks=True)
 
 
 def materialize(con: ibis.BaseBackend, expr: ibis.Table, name: str) -> ibis.Table:
