@@ -21,11 +21,13 @@ duplicate order lines: that repair costs a full sort of the log and is done by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
@@ -82,18 +84,18 @@ def connect(settings: Mapping[str, object] | None = None) -> ibis.BaseBackend:
     # memory after every stage (allocator_flush_threshold and
     # allocator_bulk_deallocation_flush_threshold = 0) lowered the peak at
     # 10 M rows from ~1.6-1.9 GB to ~1.4 GB but cost ~30 % more time
-    # no progress bar: a library call should not draw on the user's terminal
-    options = {
-        "TimeZone": "UTC",
-        "preserve_insertion_order": False,
-        "enable_progress_bar": False,
-    }
+    options = {"TimeZone": "UTC", "preserve_insertion_order": False}
     options.update(settings or {})
     for key, val in options.items():
         if not str(key).replace("_", "").isalnum():
             raise ValueError(f"not a DuckDB setting name: {key!r}")
         literal = str(val).lower() if isinstance(val, bool) else str(val)
         con.raw_sql(f"SET {key} = '{literal}'")
+    # no progress bar printed: a library call should not draw on the user's
+    # terminal. Inside Jupyter without ipywidgets DuckDB refuses any progress
+    # bar setting (InvalidInputException); its default is kept there.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.raw_sql("SET enable_progress_bar_print = false")
     return con
 
 
