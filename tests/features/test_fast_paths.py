@@ -1,11 +1,11 @@
 """The DuckDB-only shortcuts give the same features as the generic Ibis path.
 
-* low-cardinality columns (``builder._levels``): distinct counts and channel
+* low-cardinality columns (``lookups.levels``): distinct counts and channel
   shares from per-customer bit masks instead of tables of (customer, value)
   pairs;
 * several cutoffs (``build_features_many``): line-grain partials computed once
   (``behaviour.shared_tables``) instead of once per cutoff;
-* active months (``builder._month_base``): a per-customer bit mask of the
+* active months (``lookups.month_base``): a per-customer bit mask of the
   active months (count and longest run of set bits) instead of a second
   window over the orders.
 
