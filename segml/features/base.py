@@ -191,7 +191,7 @@ def month_mask(s: ir.Table, ctx: Context) -> ir.IntegerValue:
 
     Bit ``k`` is set when the customer ordered in month ``month_base + k``;
     the builder takes ``month_base`` (the first month of the log) only when
-    every month up to the last cutoff fits in 62 bits.
+    every month up to the last cutoff fits in bits 0..62 (:data:`MONTH_BITS`).
     """
     bit = s.month - ctx.extra["month_base"]
     return (ibis.literal(1, type="int64") << bit.cast("int64")).bit_or()

@@ -269,13 +269,14 @@ def _build(
         )
     has_signup = crm is not None and "signup_ts" in crm.columns
     lookups = {"levels": _levels(con, tx), **_month_base(con, tx, cutoffs[-1])}
+    thresholds = check_thresholds(stage_thresholds)
 
     def context(cutoff: pd.Timestamp | None, **extra: object) -> base.Context:
         return base.Context(
             keys=("customer_id",) if cutoff is not None else ("cutoff", "customer_id"),
             cutoff=None if cutoff is None else ibis.literal(cutoff, type="timestamp"),
             windows=windows,
-            thresholds=check_thresholds(stage_thresholds),
+            thresholds=thresholds,
             tx_columns=frozenset(tx.columns),
             has_events=ev is not None,
             has_signup=has_signup,

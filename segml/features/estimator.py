@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from segml.features import engine
+from segml.features.attributes import attribute_columns
 from segml.features.builder import (
     build_features,
     build_features_many,
@@ -85,7 +86,7 @@ class FeatureBuilder(BaseEstimator):
         if isinstance(customers, pd.DataFrame):
             maps = (self.column_map or {}).get("customers")
             crm = engine.canonical_frame(customers, "customers", columns=maps)
-            attrs = [c for c in crm.columns if c not in ("customer_id", "signup_ts")]
+            attrs = attribute_columns(crm)
         self.feature_names_in_ = np.asarray(attrs, dtype=object)
         self.feature_names_out_ = np.asarray(names + attrs, dtype=object)
         return self
