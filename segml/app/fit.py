@@ -43,6 +43,7 @@ class FitOutcome:
     importance: pd.DataFrame
     cutoffs: list[pd.Timestamp] = field(default_factory=list)
     test_ids: pd.Index = field(default_factory=pd.Index)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def label_shares(cfg: Config) -> tuple[str, tuple[float, ...]]:

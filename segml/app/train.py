@@ -129,6 +129,7 @@ def train(
                 "data.fingerprint": fingerprint,
                 "data.source": cfg.data.source,
                 **({"git.commit": c} if (c := _git_commit()) else {}),
+                **outcome.tags,
             }
         )
         mlflow.log_params(
