@@ -397,10 +397,24 @@ def rank_thresholds(
     descending thresholds: a row with score ≥ ``thresholds[j]`` (and below the
     previous one) gets tier ``j``.
 
+    **Ties never inflate a tier.** Rows that share the score at a cut all land on
+    the same side of it, so the cut goes either just above the tied score (they
+    all go to the lower tier) or at it (they all go to the upper tier),
+    whichever leaves the upper tiers' share of rows closest to the rule; an
+    equal distance goes to the lower tier. Many rows with the same attributes
+    (one score) therefore never flood a higher tier.
+
     Examples
     --------
     >>> rank_thresholds(np.array([0.9, 0.8, 0.5, 0.1]), np.array([0, 1, 2, 2]), 3, None)
     array([0.9, 0.8])
+
+    Ten rows with one score and a 10/20/70 rule: every row is tied, so all of
+    them go to the last tier rather than all to the first.
+
+    >>> cuts = rank_thresholds(np.full(10, 0.5), np.zeros(10, int), 3, (0.1, 0.2, 0.7))
+    >>> bool((0.5 < cuts).all())
+    True
     """
     if shares is None:
         counts = np.bincount(codes, minlength=n_classes).astype(float)
@@ -408,11 +422,24 @@ def rank_thresholds(
     cumulative = np.cumsum(np.asarray(shares, dtype=float))[:-1]
     if len(score) == 0:
         return np.full(n_classes - 1, np.inf)
-    ordered = np.sort(score)[::-1]
+    ordered = np.sort(np.asarray(score, dtype=float))[::-1]
+    ascending = ordered[::-1]
+    n = len(ordered)
     out = []
     for share in cumulative:
-        n_top = int(np.round(share * len(ordered)))
-        out.append(np.inf if n_top == 0 else ordered[n_top - 1])
+        target = share * n
+        n_top = int(np.round(target))
+        if n_top == 0:
+            out.append(np.inf)
+            continue
+        cut = ordered[min(n_top, n) - 1]
+        # rows strictly above the tied score, and rows at or above it
+        above = n - int(np.searchsorted(ascending, cut, side="right"))
+        at_or_above = n - int(np.searchsorted(ascending, cut, side="left"))
+        if abs(at_or_above - target) < abs(above - target):
+            out.append(cut)
+        else:  # the tied rows go to the lower tier
+            out.append(np.nextafter(cut, np.inf))
     return np.asarray(out)
 
 
