@@ -65,7 +65,16 @@ class SegmlPipeline:
         """Columns of :meth:`predict`'s answer, in order."""
         reasons = [f"reason_{k + 1}" for k in range(self.predictor.n_reasons)]
         probs = [f"p_{t}" for t in self.tiers]
-        return ["customer_id", "tier", *probs, "route", "segment", *reasons]
+        return [
+            "customer_id",
+            "tier",
+            *probs,
+            "route",
+            "model",
+            "tier_score",
+            "segment",
+            *reasons,
+        ]
 
     def predict(
         self,
@@ -97,14 +106,25 @@ class SegmlPipeline:
         -------
         DataFrame
             ``customer_id``, ``tier``, ``p_<tier>`` for each tier, ``route``,
-            ``segment``, ``reason_1..n``, with the input's index.
+            ``model`` (what answered the row's route: ``lightgbm``,
+            ``lightgbm+btyd``, ``persistence``, ``majority``, ``logistic`` or
+            ``prior``), ``tier_score`` (the number the tier was cut on: the
+            expected tier score in [0, 1] of the rank decision, the expected
+            value over the horizon of the value decision, the past value of
+            persistence, the top probability of argmax and logistic, NaN for
+            majority), ``segment``, ``reason_1..n``, with the input's index.
+            ``p_<tier>`` are the route's probabilities of each tier of the
+            label window; the tier is cut on ``tier_score``, so a row's tier
+            need not be its most probable one (tiers keep the rule's shares).
         """
         rows = self._prepare(frame, as_of)
         if rows.empty:
             return pd.DataFrame(
                 {c: pd.Series(dtype="str") for c in self.output_columns},
                 index=frame.index,
-            ).astype({f"p_{t}": "float64" for t in self.tiers})
+            ).astype(
+                {**{f"p_{t}": "float64" for t in self.tiers}, "tier_score": "float64"}
+            )
         history = rows["has_history"].to_numpy(dtype=bool)
         scores = score_rows(self.predictor, rows, history, reasons=reasons)
         if scores is None:  # a decision the array path does not know
@@ -114,6 +134,12 @@ class SegmlPipeline:
         for j, tier in enumerate(self.tiers):
             out[f"p_{tier}"] = scores.proba[:, j]
         out["route"] = _texts((COLD_START, HISTORY), scores.history.astype(int))
+        kinds = (
+            self.predictor.route_kind(COLD_START),
+            self.predictor.route_kind(HISTORY),
+        )
+        out["model"] = _texts(kinds, scores.history.astype(int))
+        out["tier_score"] = scores.score
         out["segment"] = self._segment_texts(rows, history)
         for k, texts in enumerate(scores.reasons):
             out[f"reason_{k + 1}"] = pd.array(texts, dtype="str")
@@ -129,6 +155,8 @@ class SegmlPipeline:
         for tier in self.tiers:
             out[f"p_{tier}"] = answer[f"p_{tier}"].astype("float64")
         out["route"] = answer["route"]
+        out["model"] = answer["model"]
+        out["tier_score"] = np.nan
         out["segment"] = self._segments(rows)
         for column in answer.columns:
             if column.startswith("reason_"):

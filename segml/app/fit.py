@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -9,15 +10,17 @@ import numpy as np
 import pandas as pd
 
 from segml.app.baselines import run_baselines
-from segml.app.plan import plan_cutoffs
+from segml.app.choice import MODEL, choose_routes, fit_fallbacks
+from segml.app.plan import CutoffPlan, plan_cutoffs
 from segml.app.tables import Tables
 from segml.app.value import add_btyd, btyd_baseline, set_value_cut
 from segml.config import Config
 from segml.model import TierPredictor
+from segml.model.predictor import COLD_START, HISTORY
 from segml.model.value_ranker import ValueRanker
 from segml.pipeline import SegmlPipeline
 from segml.tracking.serve import as_served
-from segml.training import TrainingSet, build_training_set
+from segml.training import TrainingSet, build_training_set, label_tiers
 from segml.training.windows import past_value
 
 __all__ = ["FitOutcome", "fit_everything", "label_shares"]
@@ -44,6 +47,7 @@ class FitOutcome:
     cutoffs: list[pd.Timestamp] = field(default_factory=list)
     test_ids: pd.Index = field(default_factory=pd.Index)
     tags: dict[str, str] = field(default_factory=dict)
+    plan: CutoffPlan | None = None
 
 
 def label_shares(cfg: Config) -> tuple[str, tuple[float, ...]]:
@@ -56,20 +60,33 @@ def label_shares(cfg: Config) -> tuple[str, tuple[float, ...]]:
 def fit_everything(
     cfg: Config, tables: Tables, *, step: Callable[[str], None] = lambda _: None
 ) -> FitOutcome:
-    """Training set, out-of-time evaluation with baselines, final fit, segments."""
+    """Training set, choice per route, out-of-time test with baselines, final fit.
+
+    See :mod:`segml.app.plan` for where each stage sits in time and
+    :mod:`segml.app.choice` for how a route's model or baseline is chosen.
+    """
     from segml.evaluation import evaluate_routes, flatten_metrics
 
     tx = tables.transactions
     tiers = tuple(cfg.tiers.labels)
     rule, shares = label_shares(cfg)
-    feature_params = {"windows": tuple(cfg.features.windows)}
     label, horizon = cfg.training.label_horizon, cfg.training.horizon_days
     plan = plan_cutoffs(cfg, tx["ts"].min(), tx["ts"].max())
+    for note in plan.notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    # the persistence fallback reads each scoring window's past value
+    windows = sorted({*cfg.features.windows, horizon, label})
+    feature_params = {"windows": tuple(windows)}
     value = cfg.model.decision == "value"
+    tested = (
+        f"out-of-time test at {plan.test.date()} over {plan.test_horizon} days"
+        if plan.test is not None
+        else "no out-of-time test (history too short)"
+    )
     step(
         f"building the training set: {len(plan.final)} cutoffs "
         f"{plan.final[0].date()}..{plan.final[-1].date()}, label windows of "
-        f"{label} days; out-of-time test at {plan.test.date()} over {horizon} days"
+        f"{label} days; {tested}"
     )
     tset_args = {
         "rule": rule,
@@ -78,9 +95,18 @@ def fit_everything(
         "feature_params": feature_params,
     }
     tables_args = (tx, tables.customers, tables.events)
-    stacked_cuts = {*plan.final, *plan.evaluation}
-    if label == horizon:
-        stacked_cuts.add(plan.test)
+    stacked_cuts = {*plan.final, *plan.evaluation, *plan.selection}
+    extra = {}  # cutoffs scored over a window other than the label window
+    for cut, days in (
+        (plan.test, plan.test_horizon),
+        (plan.select, plan.select_horizon),
+    ):
+        if cut is None:
+            continue
+        if days == label:
+            stacked_cuts.add(cut)
+        else:
+            extra[cut] = days
     stacked = build_training_set(
         *tables_args, cutoffs=sorted(stacked_cuts), horizon_days=label, **tset_args
     )
@@ -89,44 +115,126 @@ def fit_everything(
             stacked.X, horizon_days=label, penalizer=cfg.model.btyd_penalizer
         )
         stacked = replace(stacked, X=offsets)
-    if label == horizon:
-        test_set = stacked.subset(stacked.cutoff == plan.test)
-    else:
-        test_set = build_training_set(
-            *tables_args, cutoffs=[plan.test], horizon_days=horizon, **tset_args
-        )
-    final_set = stacked.subset(stacked.cutoff.isin(plan.final))
-    eval_set = stacked.subset(stacked.cutoff.isin(plan.evaluation))
-    X_test = test_set.X.drop(columns=["cutoff", "customer_id"])
-    cold_columns = [*tables.attributes] + [c for c in SIGNUP_FEATURES if c in X_test]
 
-    step(
-        f"evaluating out of time on {len(X_test)} rows of {plan.test.date()} "
-        f"(trained on {len(eval_set.X)} rows of {len(plan.evaluation)} cutoffs)"
-    )
-    evaluator = _fit_predictor(cfg, cold_columns, eval_set)
-    btyd_test = None
-    if value:
-        btyd_test, _ = _value_cut(cfg, evaluator, X_test, plan.test, rule, shares)
-    prediction = evaluator.predict(X_test, reasons=False)
-    truth = test_set.y
-    routes = evaluate_routes(truth, prediction, tiers)
-    baselines = run_baselines(cfg, eval_set, test_set, prediction, cold_columns)
-    if btyd_test is not None:
-        guess = btyd_baseline(
-            X_test,
-            btyd_test,
-            horizon_days=horizon,
-            rule=rule,
-            shares=shares,
-            tiers=tiers,
+    def scored_at(cut: pd.Timestamp) -> TrainingSet:
+        if cut in extra:
+            return build_training_set(
+                *tables_args, cutoffs=[cut], horizon_days=extra[cut], **tset_args
+            )
+        return stacked.subset(stacked.cutoff == cut)
+
+    final_set = stacked.subset(stacked.cutoff.isin(plan.final))
+    columns = stacked.X.columns
+    cold_columns = [*tables.attributes] + [c for c in SIGNUP_FEATURES if c in columns]
+    fallback_args = {"cold_columns": cold_columns, "tiers": tiers}
+    metrics: dict[str, float] = {}
+    tags: dict[str, str] = {}
+    for note_i, note in enumerate(plan.notes):
+        tags[f"segml.plan.note{note_i + 1}"] = note
+
+    # 1. choose per route, on the selection cutoff (before the test)
+    choices = {}
+    if plan.select is not None:
+        sel_train = stacked.subset(stacked.cutoff.isin(plan.selection))
+        sel_set = scored_at(plan.select)
+        X_sel = sel_set.X.drop(columns=["cutoff", "customer_id"])
+        step(
+            f"choosing per route at {plan.select.date()} over "
+            f"{plan.select_horizon} days: model vs baselines "
+            f"(trained on {len(sel_train.X)} rows of {len(plan.selection)} cutoffs)"
         )
-        baselines["btyd"] = evaluate_routes(
-            truth, guess, tiers, route=prediction["route"].to_numpy()
+        chooser = _fit_predictor(cfg, cold_columns, sel_train)
+        if value:
+            _value_cut(
+                cfg, chooser, X_sel, plan.select, rule, shares, plan.select_horizon
+            )
+        sel_codes = _codes(chooser.predict(X_sel, reasons=False)["tier"], tiers)
+        fallbacks = fit_fallbacks(
+            sel_train,
+            **_reference(sel_set, rule, shares, tiers),
+            persistence_column=f"spend_{plan.select_horizon}d",
+            **fallback_args,
         )
-    metrics = flatten_metrics(routes, dropna=True)
-    for name, table in baselines.items():
-        metrics.update(flatten_metrics(table, f"baseline/{name}", dropna=True))
+        choices = choose_routes(sel_set.y, X_sel, sel_codes, fallbacks, tiers)
+        for route, choice in choices.items():
+            for kind, f1 in choice.scores.items():
+                metrics[f"select/{route}/{kind}/macro_f1"] = f1
+        tags["eval.select_cutoff"] = str(plan.select.date())
+        metrics["eval/select_horizon_days"] = float(plan.select_horizon)
+    for route in (HISTORY, COLD_START):
+        choice = choices.get(route)
+        chosen = choice.chosen if choice is not None else MODEL
+        tags[f"segml.choice.{route}"] = chosen
+        tags[f"segml.choice.{route}.why"] = (
+            choice.reason
+            if choice is not None
+            else "no selection cutoff before the test: the model ships by default"
+        )
+
+    # 2. the out-of-time test of the model, the baselines and what ships
+    truth = pd.Series(dtype="str")
+    prediction = pd.DataFrame()
+    routes = pd.DataFrame()
+    baselines: dict[str, pd.DataFrame] = {}
+    test_ids = pd.Index([], name="customer_id")
+    n_test = 0
+    if plan.test is not None:
+        eval_set = stacked.subset(stacked.cutoff.isin(plan.evaluation))
+        test_set = scored_at(plan.test)
+        X_test = test_set.X.drop(columns=["cutoff", "customer_id"])
+        n_test = len(X_test)
+        test_ids = pd.Index(test_set.X["customer_id"], name="customer_id")
+        step(
+            f"evaluating out of time on {len(X_test)} rows of {plan.test.date()} "
+            f"over {plan.test_horizon} days (trained on {len(eval_set.X)} rows of "
+            f"{len(plan.evaluation)} cutoffs)"
+        )
+        evaluator = _fit_predictor(cfg, cold_columns, eval_set)
+        btyd_test = None
+        if value:
+            btyd_test, _ = _value_cut(
+                cfg, evaluator, X_test, plan.test, rule, shares, plan.test_horizon
+            )
+        prediction = evaluator.predict(X_test, reasons=False)
+        truth = test_set.y
+        routes = evaluate_routes(truth, prediction, tiers)
+        baselines = run_baselines(cfg, eval_set, test_set, prediction, cold_columns)
+        if btyd_test is not None:
+            guess = btyd_baseline(
+                X_test,
+                btyd_test,
+                horizon_days=plan.test_horizon,
+                rule=rule,
+                shares=shares,
+                tiers=tiers,
+            )
+            baselines["btyd"] = evaluate_routes(
+                truth, guess, tiers, route=prediction["route"].to_numpy()
+            )
+        metrics.update(flatten_metrics(routes, dropna=True))
+        for name, table in baselines.items():
+            metrics.update(flatten_metrics(table, f"baseline/{name}", dropna=True))
+        shipped = _ship(
+            evaluator,
+            choices,
+            fit_fallbacks(
+                eval_set,
+                **_reference(test_set, rule, shares, tiers),
+                persistence_column=f"spend_{plan.test_horizon}d",
+                **fallback_args,
+            ),
+        )
+        if shipped:  # a baseline answers some route: score what ships
+            prediction = evaluator.predict(X_test, reasons=False)
+        shipped_routes = evaluate_routes(truth, prediction, tiers)
+        metrics.update(flatten_metrics(shipped_routes, "shipped", dropna=True))
+        metrics.update(_lift(metrics, baselines))
+        metrics["eval/horizon_days"] = float(plan.test_horizon)
+        tags["eval.test_cutoff"] = str(plan.test.date())
+        for route in (HISTORY, COLD_START):
+            best = _best_baseline(metrics, baselines, route)
+            if best is not None:
+                tags[f"segml.best_baseline.{route}"] = best
 
     step(f"fitting the final model on all {len(final_set.X)} rows")
     final = _fit_predictor(cfg, cold_columns, final_set)
@@ -135,6 +243,21 @@ def fit_everything(
     snapshot, current_value, current_tiers, segmenter = _snapshot(
         cfg, tables, feature_params, rule, shares, tiers
     )
+    if choices:
+        reference_codes = _codes(
+            label_tiers(current_value, rule=rule, shares=shares, tiers=tiers), tiers
+        )
+        _ship(
+            final,
+            choices,
+            fit_fallbacks(
+                final_set,
+                reference_values=current_value.to_numpy(),
+                reference_codes=reference_codes,
+                persistence_column=f"spend_{horizon}d",
+                **fallback_args,
+            ),
+        )
     metadata = {
         "rule": cfg.tiers.rule,
         "label_rule": rule,
@@ -143,12 +266,14 @@ def fit_everything(
         "horizon_days": horizon,
         "label_horizon_days": label,
         "cutoffs": [str(c.date()) for c in plan.final],
-        "test_cutoff": str(plan.test.date()),
+        "test_cutoff": str(plan.test.date()) if plan.test is not None else None,
+        "test_horizon_days": plan.test_horizon,
         "snapshot_as_of": str(tx["ts"].max()),
+        "routes": {route: final.route_kind(route) for route in (HISTORY, COLD_START)},
     }
     if value:
         as_of = snapshot_as_of(tx)
-        _, cut = _value_cut(cfg, final, snapshot, as_of, rule, shares)
+        _, cut = _value_cut(cfg, final, snapshot, as_of, rule, shares, horizon)
         metadata["value_cut_shares"] = cut
         metrics.update(
             {f"value_cut/share/{t}": s for t, s in zip(tiers, cut, strict=True)}
@@ -161,12 +286,14 @@ def fit_everything(
     metrics["data/transactions"] = float(len(tx))
     metrics["training/rows"] = float(len(final_set.X))
     metrics["training/cutoffs"] = float(len(plan.final))
-    metrics["evaluation/rows"] = float(len(X_test))
+    metrics["evaluation/rows"] = float(n_test)
 
     history_features = [
         c
-        for c in X_test.columns
-        if c not in cold_columns and not str(c).startswith("btyd_")
+        for c in final_set.X.columns
+        if c not in ("cutoff", "customer_id")
+        and c not in cold_columns
+        and not str(c).startswith("btyd_")
     ]
     pipeline = SegmlPipeline(
         predictor=final,
@@ -191,8 +318,66 @@ def fit_everything(
         current_tiers=current_tiers,
         importance=_importance(final),
         cutoffs=plan.final,
-        test_ids=pd.Index(test_set.X["customer_id"], name="customer_id"),
+        test_ids=test_ids,
+        tags=tags,
+        plan=plan,
     )
+
+
+def _reference(
+    scored: TrainingSet, rule: str, shares: tuple[float, ...], tiers: tuple[str, ...]
+) -> dict[str, object]:
+    """Past values and persistence tiers of a scored cutoff's population."""
+    return {
+        "reference_values": scored.past_value.to_numpy(),
+        "reference_codes": _codes(scored.persistence, tiers),
+    }
+
+
+def _codes(labels: pd.Series, tiers: tuple[str, ...]) -> np.ndarray:
+    lookup = {t: i for i, t in enumerate(tiers)}
+    return labels.astype("str").map(lookup).fillna(len(tiers) - 1).to_numpy(int)
+
+
+def _ship(predictor: TierPredictor, choices: dict, fallbacks: dict) -> list[str]:
+    """Put the chosen fallbacks on ``predictor``; returns the routes changed."""
+    changed = []
+    for route, choice in choices.items():
+        if choice.chosen == MODEL:
+            continue
+        fallback = fallbacks.get(route, {}).get(choice.chosen)
+        if fallback is None:  # cannot be fitted on these rows: keep the model
+            continue
+        predictor.use_fallback(route, fallback)
+        changed.append(route)
+    return changed
+
+
+def _best_baseline(
+    metrics: dict[str, float], baselines: dict[str, pd.DataFrame], route: str
+) -> str | None:
+    found = {
+        name: metrics[f"baseline/{name}/{route}/macro_f1"]
+        for name in baselines
+        if f"baseline/{name}/{route}/macro_f1" in metrics
+    }
+    return max(found, key=lambda name: found[name]) if found else None
+
+
+def _lift(
+    metrics: dict[str, float], baselines: dict[str, pd.DataFrame]
+) -> dict[str, float]:
+    """``best_baseline/<route>/macro_f1`` and ``lift/<route>`` (shipped - best)."""
+    out = {}
+    for route in (HISTORY, COLD_START):
+        best = _best_baseline(metrics, baselines, route)
+        shipped = metrics.get(f"shipped/{route}/macro_f1")
+        if best is None or shipped is None:
+            continue
+        value = metrics[f"baseline/{best}/{route}/macro_f1"]
+        out[f"best_baseline/{route}/macro_f1"] = value
+        out[f"lift/{route}"] = shipped - value
+    return out
 
 
 def snapshot_as_of(tx: pd.DataFrame) -> pd.Timestamp:
@@ -216,12 +401,12 @@ def _fit_predictor(cfg: Config, cold_columns: list[str], tset: TrainingSet):
     )
 
 
-def _value_cut(cfg, predictor, reference, as_of, rule, shares):
+def _value_cut(cfg, predictor, reference, as_of, rule, shares, horizon_days):
     return set_value_cut(
         predictor,
         reference,
         as_of=as_of,
-        horizon_days=cfg.training.horizon_days,
+        horizon_days=horizon_days,
         rule=rule,
         shares=shares,
         tiers=tuple(cfg.tiers.labels),

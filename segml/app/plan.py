@@ -1,59 +1,209 @@
-"""Which cutoffs a run trains on, and where it tests out of time."""
+"""Which cutoffs a run trains on, where it chooses, and where it tests out of time.
+
+A run needs three things from the data, each from an earlier stretch than the
+next, so that no decision sees the window it is judged on:
+
+1. **final** cutoffs: label windows that end by the last day in the data; the
+   shipped model learns from them;
+2. a **test** cutoff: the latest one whose scoring window is complete, with
+   **evaluation** cutoffs whose label windows end by it (the evaluated model);
+3. a **selection** cutoff before the test (its window ends by the test cutoff),
+   with its own training cutoffs: there the model is compared with its
+   baselines, per route, and the run picks what it ships.
+
+The test is scored over ``horizon_days`` when the data hold that much after an
+evaluation window; otherwise over the label window (``label_horizon_days``), and
+the plan says so. A run refuses only when not even one label window fits.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from segml.config import Config
 from segml.errors import SegmlConfigError
+from segml.features.asof import to_as_of
 from segml.training import choose_cutoffs
 
-__all__ = ["CutoffPlan", "plan_cutoffs"]
+__all__ = ["MIN_HISTORY_DAYS", "CutoffPlan", "plan_cutoffs"]
+
+#: History wanted before the first cutoff; shorter logs use what they have,
+#: down to :data:`MIN_HISTORY_FLOOR` days.
+MIN_HISTORY_DAYS = 90
+MIN_HISTORY_FLOOR = 30
 
 
 @dataclass(frozen=True)
 class CutoffPlan:
-    """Where a run's training rows and its out-of-time test come from.
+    """Where a run's training rows, its choice and its out-of-time test come from.
 
-    The test cutoff is the latest whose scoring window (``horizon_days``) is
-    complete; the evaluated model only learns from label windows that end by
-    it, so no label it trains on overlaps the test window. The final model
-    learns from windows that end by the last day in the data.
+    Attributes
+    ----------
+    final : list of Timestamp
+        Cutoffs the shipped model learns from (label windows end by the last day).
+    evaluation : list of Timestamp
+        Cutoffs of the evaluated model (label windows end by ``test``).
+    test : Timestamp or None
+        The out-of-time test cutoff; None when the data are too short for one.
+    test_horizon : int
+        Days after ``test`` that its truth covers (``horizon_days``, or the label
+        window when the data are too short for the horizon).
+    selection : list of Timestamp
+        Training cutoffs of the model compared with the baselines at ``select``.
+    select : Timestamp or None
+        Where the run chooses between the model and its baselines (its window
+        ends by ``test``); None when there is no room for it.
+    select_horizon : int
+        Days after ``select`` that its truth covers.
+    notes : list of str
+        What the plan had to adapt, in words (printed and logged by the run).
     """
 
     final: list[pd.Timestamp]
     evaluation: list[pd.Timestamp]
-    test: pd.Timestamp
+    test: pd.Timestamp | None
+    test_horizon: int = 0
+    selection: list[pd.Timestamp] = field(default_factory=list)
+    select: pd.Timestamp | None = None
+    select_horizon: int = 0
+    history_days: int = MIN_HISTORY_DAYS
+    notes: list[str] = field(default_factory=list)
 
 
 def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
-    """The final, evaluation and test cutoffs of a run (see :class:`CutoffPlan`)."""
+    """The final, evaluation, test and selection cutoffs of a run.
+
+    Examples
+    --------
+    >>> from segml.config import load_config
+    >>> cfg = load_config(None, ["training.horizon_days=180", "training.n_cutoffs=2"])
+    >>> plan = plan_cutoffs(cfg, "2022-01-01", "2024-12-31")
+    >>> str(plan.test.date()), plan.test_horizon, str(plan.select.date())
+    ('2024-07-04', 180, '2024-01-06')
+
+    Six months of data cannot hold a 180-day label window after any history
+    (the label window is the horizon unless ``training.label_horizon_days`` is
+    set): the run refuses in one line that says the minimum.
+
+    >>> plan_cutoffs(cfg, "2024-01-01", "2024-06-30")
+    Traceback (most recent call last):
+    ...
+    segml.errors.SegmlConfigError: training: the data span 2024-01-01..2024-06-30 \
+(181 days) is too short for one 180-day label window after 30 days of history \
+(at least 210 days); shorten training.label_horizon_days
+    """
     t = cfg.training
     label, horizon = t.label_horizon, t.horizon_days
-    common = {"n_cutoffs": t.n_cutoffs, "step_days": t.cutoff_step_days}
-    if t.cutoffs is not None:
-        final = choose_cutoffs(first_ts, last_ts, horizon_days=label, cutoffs=t.cutoffs)
-        test = choose_cutoffs(
-            first_ts, last_ts, horizon_days=horizon, cutoffs=[final[-1]]
-        )[-1]
-        window = pd.Timedelta(days=label)
-        evaluation = [c for c in final if c + window <= test]
-        if not evaluation:
-            raise SegmlConfigError(
-                "training.cutoffs",
-                f"no cutoff's {label}-day label window ends by the test cutoff "
-                f"{test.date()}; add earlier cutoffs",
-            )
-        return CutoffPlan(final, evaluation, test)
-    final = choose_cutoffs(first_ts, last_ts, horizon_days=label, **common)
-    test = choose_cutoffs(first_ts, last_ts, horizon_days=horizon, n_cutoffs=1)[-1]
-    try:
-        evaluation = choose_cutoffs(first_ts, test, horizon_days=label, **common)
-    except ValueError as err:
+    first = to_as_of(first_ts).normalize()
+    last = to_as_of(last_ts).normalize()
+    span = int((last - first) / pd.Timedelta(days=1))
+    if span < label + MIN_HISTORY_FLOOR:
         raise SegmlConfigError(
-            "training.horizon_days",
-            f"no room for an out-of-time test at {test.date()}: {err}",
-        ) from None
-    return CutoffPlan(final, evaluation, test)
+            f"training: the data span {first.date()}..{last.date()} ({span} days) "
+            f"is too short for one {label}-day label window after "
+            f"{MIN_HISTORY_FLOOR} days of history (at least "
+            f"{label + MIN_HISTORY_FLOOR} days); shorten training.label_horizon_days"
+        )
+    history = max(MIN_HISTORY_FLOOR, min(MIN_HISTORY_DAYS, span - label))
+    notes: list[str] = []
+    if history < MIN_HISTORY_DAYS:
+        notes.append(
+            f"short log: cutoffs need only {history} days of history before them "
+            f"(instead of {MIN_HISTORY_DAYS})"
+        )
+    common = {
+        "n_cutoffs": t.n_cutoffs,
+        "step_days": t.cutoff_step_days,
+        "min_history_days": history,
+    }
+
+    def windows_ending_by(end: pd.Timestamp) -> list[pd.Timestamp] | None:
+        """Automatic cutoffs whose label windows end by ``end`` (None: none fit)."""
+        try:
+            return choose_cutoffs(first, end, horizon_days=label, **common)
+        except ValueError:
+            return None
+
+    if t.cutoffs is not None:
+        try:
+            final = choose_cutoffs(first, last, horizon_days=label, cutoffs=t.cutoffs)
+        except ValueError as err:
+            raise SegmlConfigError(f"training.cutoffs: {err}") from None
+
+        def windows_ending_by(end: pd.Timestamp) -> list[pd.Timestamp] | None:  # noqa: F811
+            window = pd.Timedelta(days=label)
+            chosen = [c for c in final if c + window <= end]
+            return chosen or None
+    else:
+        final = windows_ending_by(last)
+        if final is None:  # cannot happen after the span check; kept for safety
+            raise SegmlConfigError(
+                f"training: no {label}-day label window fits in the data"
+            )
+
+    # the test: the full horizon if an evaluation window fits before it, else
+    # the label window
+    test = None
+    test_horizon = 0
+    evaluation: list[pd.Timestamp] = []
+    for days in dict.fromkeys((horizon, label)):
+        candidate = _latest(last, days, t.cutoffs, final)
+        found = windows_ending_by(candidate) if candidate is not None else None
+        if found:
+            test, test_horizon, evaluation = candidate, days, found
+            break
+    if test is None:
+        notes.append(
+            "no out-of-time test: the data hold no label window before another "
+            f"(need about {2 * label + history} days); the model ships untested"
+        )
+        return CutoffPlan(final, [], None, 0, [], None, 0, history, notes)
+    if test_horizon != horizon:
+        notes.append(
+            f"the out-of-time test covers the {test_horizon} days after "
+            f"{test.date()} (the data are too short for the {horizon}-day horizon)"
+        )
+    select = None
+    select_horizon = 0
+    selection: list[pd.Timestamp] = []
+    for days in dict.fromkeys((test_horizon, label)):
+        candidate = _latest(test, days, t.cutoffs, final)
+        found = windows_ending_by(candidate) if candidate is not None else None
+        if found:
+            select, select_horizon, selection = candidate, days, found
+            break
+    if select is None:
+        notes.append(
+            "no room to compare the model with its baselines before the test: "
+            "the model ships by default"
+        )
+    return CutoffPlan(
+        final,
+        evaluation,
+        test,
+        test_horizon,
+        selection,
+        select,
+        select_horizon,
+        history,
+        notes,
+    )
+
+
+def _latest(
+    end: pd.Timestamp,
+    days: int,
+    explicit: object,
+    final: list[pd.Timestamp],
+) -> pd.Timestamp | None:
+    """The latest cutoff whose ``days``-day window ends by ``end``.
+
+    With explicit cutoffs it is one of them; otherwise ``end - days``.
+    """
+    limit = end - pd.Timedelta(days=days)
+    if explicit is None:
+        return limit
+    usable = [c for c in final if c <= limit]
+    return usable[-1] if usable else None

@@ -30,30 +30,58 @@ class TrainResult:
     experiment: str
     export_dir: Path
     outcome: FitOutcome | None = field(default=None, repr=False)
+    tags: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
-        """A few lines saying where the run is and how to look at it."""
-        keys = [
-            "history/macro_f1",
-            "baseline/persistence/history/macro_f1",
-            "cold_start/macro_f1",
-            "baseline/logistic/cold_start/macro_f1",
-            "segments/k",
-        ]
-        shown = "\n".join(
-            f"  {k:<40} {self.metrics[k]:.4f}" for k in keys if k in self.metrics
-        )
+        """A few lines saying what the run chose, where it is, how to look at it."""
         store = self.tracking_uri
         return (
             f"MLflow run {self.run_id} in experiment '{self.experiment}'\n"
             f"  tracking store: {store}\n"
             f"  model:          {self.model_uri}\n"
             f"  exported to:    {self.export_dir}\n"
-            f"key metrics (out of time, latest cutoff):\n{shown}\n"
+            f"{self.choices()}\n"
             f"look at it:  mlflow ui --backend-store-uri {store}\n"
             f"compare:     segml compare --experiment {self.experiment}\n"
             f"promote:     segml promote --name {self.registered_model}"
         )
+
+    def choices(self) -> str:
+        """What each route ships, its out-of-time macro-F1 and lift over the
+        best baseline (the obvious answer a user would have without segml)."""
+        m, tags = self.metrics, self.tags
+        lines = []
+        if "eval/horizon_days" in m:
+            lines.append(
+                f"out-of-time test at {tags.get('eval.test_cutoff', '?')} over "
+                f"{m['eval/horizon_days']:.0f} days; each route ships the model "
+                "or, where it lost on an earlier cutoff, the best baseline:"
+            )
+        else:
+            lines.append("no out-of-time test: the history is too short for one")
+        for route in ("history", "cold_start"):
+            chosen = tags.get(f"segml.choice.{route}", "model")
+            line = f"  {route:<10} ships {chosen:<12}"
+            if f"shipped/{route}/macro_f1" in m:
+                best = tags.get(f"segml.best_baseline.{route}", "?")
+                line += (
+                    f" macro-F1 {m[f'shipped/{route}/macro_f1']:.4f}"
+                    f" (model {m.get(f'{route}/macro_f1', float('nan')):.4f})"
+                )
+                if f"lift/{route}" in m:
+                    lift = m[f"lift/{route}"]
+                    line += (
+                        f", best baseline {best} "
+                        f"{m[f'best_baseline/{route}/macro_f1']:.4f}, "
+                        f"lift {lift:+.4f}"
+                    )
+                    if lift < 0:
+                        line += "  BELOW THE BASELINE"
+            lines.append(line)
+        for key in sorted(tags):
+            if key.startswith("segml.plan.note"):
+                lines.append(f"  note: {tags[key]}")
+        return "\n".join(lines)
 
 
 class _Steps:
@@ -106,7 +134,7 @@ def train(
     from segml.tracking.store import artifact_location_for, resolve_tracking_uri
 
     cfg = config if isinstance(config, Config) else load_config(config, overrides)
-    step = _Steps(7, quiet)
+    step = _Steps(8, quiet)
     step(f"loading data ({cfg.data.source})")
     tables = load_tables(cfg.data)
     fingerprint = data_fingerprint(tables)
@@ -175,6 +203,7 @@ def train(
         experiment=experiment,
         export_dir=export_dir.resolve(),
         outcome=outcome,
+        tags=dict(outcome.tags),
     )
 
 

@@ -44,12 +44,18 @@ class Scores:
         True where the history route scored the row, False for cold start.
     reasons : list of ndarray of object
         ``n_reasons`` arrays of reason texts (``""`` when none).
+    score : ndarray of float
+        The number each row's tier was cut on: the expected tier score in
+        [0, 1] for the rank decision, the expected value over the horizon for
+        the value decision, the past value for persistence, the top
+        probability for argmax and logistic, NaN for majority.
     """
 
     codes: np.ndarray
     proba: np.ndarray
     history: np.ndarray
     reasons: list[np.ndarray]
+    score: np.ndarray | None = None
 
 
 def score_rows(
@@ -90,9 +96,20 @@ def score_rows(
     codes = np.zeros(n, dtype=int)
     n_reasons = predictor.n_reasons if reasons else 0
     texts = [np.full(n, "", dtype=object) for _ in range(predictor.n_reasons)]
+    cut_on = np.full(n, np.nan)
+    fallbacks = getattr(predictor, "fallbacks_", {})
     for name, mask in ((HISTORY, history), (COLD_START, ~history)):
         rows = np.flatnonzero(mask)
         if len(rows) == 0:
+            continue
+        if name in fallbacks:
+            fallback = fallbacks[name]
+            codes[rows], proba[rows] = fallback.predict_rows(frame, rows)
+            cut_on[rows] = fallback.scores(frame, rows)
+            if fallback.kind == "logistic":
+                cut_on[rows] = proba[rows].max(axis=1)
+            if n_reasons > 0:
+                texts[0][rows] = fallback.reasons(frame, rows)
             continue
         route = predictor.routes_[name]
         values = matrix = None
@@ -103,11 +120,18 @@ def score_rows(
         part = route.predict_rows(frame, rows, matrix)
         if predictor.decision == "argmax":
             picked = part.argmax(axis=1)
+            cut_on[rows] = part.max(axis=1)
         elif predictor.decision == "value" and name == HISTORY:
-            picked = predictor.value_codes(frame.iloc[rows])
+            decision = getattr(predictor, "value_decision_", None)
+            if decision is None:
+                picked = predictor.value_codes(frame.iloc[rows])  # raises
+            expected = decision.expected_value(frame.iloc[rows])
+            picked = (expected[:, None] < decision.thresholds[None, :]).sum(axis=1)
+            cut_on[rows] = expected
         else:
             score = expected_score(part)
             picked = (score[:, None] < route.thresholds[None, :]).sum(axis=1)
+            cut_on[rows] = score
         proba[rows] = part
         codes[rows] = picked
         if n_reasons > 0:
@@ -116,4 +140,6 @@ def score_rows(
             )
             for k, column in enumerate(texts):
                 column[rows] = [t[k] if k < len(t) else "" for t in found]
-    return Scores(codes=codes, proba=proba, history=history, reasons=texts)
+    return Scores(
+        codes=codes, proba=proba, history=history, reasons=texts, score=cut_on
+    )

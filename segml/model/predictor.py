@@ -82,8 +82,8 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
     ...               "B", "C")))
     >>> model = TierPredictor(attributes=["region"], n_estimators=20).fit(X, y)
     >>> out = model.predict(X.head(3))
-    >>> list(out.columns)[:6]
-    ['tier', 'p_A', 'p_B', 'p_C', 'route', 'reason_1']
+    >>> list(out.columns)[:7]
+    ['tier', 'p_A', 'p_B', 'p_C', 'route', 'model', 'reason_1']
     """
 
     def __init__(
@@ -298,8 +298,18 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         codes = np.zeros(n, dtype=int)
         route = np.empty(n, dtype=object)
         texts: list[list[str]] = [[] for _ in range(n)]
+        fallbacks = getattr(self, "fallbacks_", {})
         for name, mask in self._route_masks(X).items():
             if not mask.any():
+                continue
+            route[mask] = name
+            if name in fallbacks:
+                positions = np.flatnonzero(mask)
+                codes[mask], proba[mask] = fallbacks[name].predict_rows(X, positions)
+                if reasons and self.n_reasons > 0:
+                    found = fallbacks[name].reasons(X, positions)
+                    for i, text in zip(positions, found, strict=True):
+                        texts[i] = [text]
                 continue
             fitted = self.routes_[name]
             rows = X.loc[mask] if not mask.all() else X
@@ -323,10 +333,44 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         )
         out = pd.concat([out, self._proba_frame(proba, X.index)], axis=1)
         out["route"] = pd.Series(route, index=X.index, dtype="str")
+        kinds = {name: self.route_kind(name) for name in self.routes_}
+        out["model"] = out["route"].map(kinds).astype("str")
         for k in range(self.n_reasons):
             column = [t[k] if k < len(t) else "" for t in texts]
             out[f"reason_{k + 1}"] = pd.Series(column, index=X.index, dtype="str")
         return out
+
+    def use_fallback(self, route: str, fallback: object | None) -> TierPredictor:
+        """Ship ``fallback`` (see :mod:`segml.model.fallback`) for ``route``.
+
+        The route's LightGBM model stays fitted (its reasons and importances
+        are still there to read); ``None`` puts the model back.
+        """
+        check_is_fitted(self, "routes_")
+        if route not in self.routes_:
+            raise ValueError(
+                f"route must be one of {list(self.routes_)}, not {route!r}"
+            )
+        fallbacks = dict(getattr(self, "fallbacks_", {}))
+        if fallback is None:
+            fallbacks.pop(route, None)
+        else:
+            fallbacks[route] = fallback
+        self.fallbacks_ = fallbacks
+        return self
+
+    def route_kind(self, route: str) -> str:
+        """What answers ``route``: ``lightgbm`` (``lightgbm+btyd`` for the value
+        decision's history route), a fallback's kind (``majority``,
+        ``persistence``, ``logistic``) or ``prior`` (too little data to fit)."""
+        fallback = getattr(self, "fallbacks_", {}).get(route)
+        if fallback is not None:
+            return fallback.kind
+        if self.routes_[route].model is None:
+            return "prior"
+        if self.decision == "value" and route == HISTORY:
+            return "lightgbm+btyd"
+        return "lightgbm"
 
     def value_codes(self, rows: pd.DataFrame) -> np.ndarray:
         """Tier codes (0 = best) of ``decision="value"`` for rows with history."""

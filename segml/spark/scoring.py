@@ -16,11 +16,11 @@ def result_type(tiers: Sequence[str] = ("A", "B", "C"), n_reasons: int = 3) -> s
     Examples
     --------
     >>> result_type(("A", "B"), n_reasons=1)
-    'customer_id string, tier string, p_A double, p_B double, route string, segment string, reason_1 string'
+    'customer_id string, tier string, p_A double, p_B double, route string, model string, tier_score double, segment string, reason_1 string'
     """  # noqa: E501
     parts = ["customer_id string", "tier string"]
     parts += [f"p_{t} double" for t in tiers]
-    parts += ["route string", "segment string"]
+    parts += ["route string", "model string", "tier_score double", "segment string"]
     parts += [f"reason_{k + 1} string" for k in range(n_reasons)]
     return ", ".join(parts)
 

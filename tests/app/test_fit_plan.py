@@ -50,9 +50,14 @@ def test_explicit_cutoffs_keep_test_windows_out_of_training(make_config):
     assert plan.test == T("2024-08-01")
     # 2024-06-01 + 90 days runs past the test cutoff: not used for evaluation
     assert plan.evaluation == [T("2024-03-01")]
-    bad = make_config("training.horizon_days=90", "training.cutoffs=[2024-08-01]")
+    # one cutoff: the final model trains, but nothing can be tested before it
+    alone = make_config("training.horizon_days=90", "training.cutoffs=[2024-08-01]")
+    plan = plan_cutoffs(alone, "2022-01-01", "2024-12-31")
+    assert plan.final == [T("2024-08-01")] and plan.test is None
+    assert "untested" in plan.notes[-1]
+    late = make_config("training.horizon_days=90", "training.cutoffs=[2024-12-01]")
     with pytest.raises(SegmlConfigError, match="training.cutoffs"):
-        plan_cutoffs(bad, "2022-01-01", "2024-12-31")
+        plan_cutoffs(late, "2022-01-01", "2024-12-31")
 
 
 def test_label_horizon_cannot_exceed_the_horizon(make_config):

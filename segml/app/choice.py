@@ -1,0 +1,172 @@
+"""Choose, per route, between the LightGBM model and the obvious answers.
+
+A run never ships a route that its own evidence says is worse than what a user
+would do without segml. On the selection cutoff of the plan (before the test,
+see :mod:`segml.app.plan`) each route's model is compared with its fallbacks
+(:mod:`segml.model.fallback`): majority and persistence for customers with
+history, majority and the one-hot logistic regression for leads. The model
+ships when its macro-F1 there is strictly higher than every fallback's;
+otherwise the best fallback ships. The test then measures what ships.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from segml.model.fallback import (
+    Fallback,
+    LogisticFallback,
+    MajorityFallback,
+    PersistenceFallback,
+)
+from segml.model.predictor import COLD_START, HISTORY
+from segml.training import TrainingSet
+
+__all__ = ["MODEL", "RouteChoice", "choose_routes", "fit_fallbacks", "route_f1"]
+
+MODEL = "model"
+MIN_LOGISTIC_ROWS = 20
+
+
+@dataclass
+class RouteChoice:
+    """What a route ships and the evidence for it.
+
+    ``scores`` maps each candidate (``model`` and fallback kinds) to its
+    macro-F1 on the selection cutoff; ``reason`` says in words why.
+    """
+
+    route: str
+    chosen: str = MODEL
+    scores: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+
+
+def fit_fallbacks(
+    tset: TrainingSet,
+    *,
+    reference_values: pd.Series | np.ndarray | None,
+    reference_codes: np.ndarray | None,
+    persistence_column: str,
+    cold_columns: Sequence[str],
+    tiers: Sequence[str],
+) -> dict[str, dict[str, Fallback]]:
+    """The fallbacks of each route, fitted on a training set.
+
+    Persistence thresholds come from ``reference_values`` (each reference
+    customer's value over the scoring horizon) and their tiers
+    ``reference_codes``; without them there is no persistence fallback. A
+    fallback that cannot be fitted is left out with one warning.
+    """
+    codes = _codes(tset.y, tiers)
+    history = tset.X["has_history"].to_numpy(dtype=bool)
+    k = len(tiers)
+    out: dict[str, dict[str, Fallback]] = {HISTORY: {}, COLD_START: {}}
+    for route, mask in ((HISTORY, history), (COLD_START, ~history)):
+        if mask.any():
+            out[route]["majority"] = MajorityFallback.fit(codes[mask], k)
+    if history.any() and reference_values is not None:
+        out[HISTORY]["persistence"] = PersistenceFallback.fit(
+            persistence_column,
+            reference_values,
+            reference_codes,
+            _codes(tset.persistence, tiers)[history],
+            codes[history],
+            k,
+        )
+    leads = ~history
+    columns = list(cold_columns)
+    if columns and leads.sum() >= MIN_LOGISTIC_ROWS and len(set(codes[leads])) >= 2:
+        from segml.evaluation import LogisticColdStart
+
+        try:
+            model = LogisticColdStart(tiers=tuple(tiers), attributes=columns)
+            model.fit(tset.X.loc[leads, columns], tset.y[leads])
+            out[COLD_START]["logistic"] = LogisticFallback(model=model)
+        except ValueError as err:
+            warnings.warn(
+                f"the logistic baseline for leads could not be fitted ({err}); "
+                "it is left out",
+                UserWarning,
+                stacklevel=2,
+            )
+    return out
+
+
+def route_f1(
+    truth: pd.Series, tier_codes: np.ndarray, mask: np.ndarray, tiers: Sequence[str]
+) -> float:
+    """Macro-F1 over ``tiers`` of the rows in ``mask`` (NaN without rows)."""
+    from segml.evaluation import tier_metrics
+
+    if not mask.any():
+        return float("nan")
+    labels = list(tiers)
+    predicted = np.asarray(labels, dtype=object)[tier_codes[mask]]
+    observed = truth.to_numpy(dtype=object)[mask]
+    return float(tier_metrics(observed, predicted, tiers=labels)["macro_f1"])
+
+
+def choose_routes(
+    truth: pd.Series,
+    X: pd.DataFrame,
+    model_codes: np.ndarray,
+    fallbacks: dict[str, dict[str, Fallback]],
+    tiers: Sequence[str],
+) -> dict[str, RouteChoice]:
+    """Per route, the model or the best fallback, by macro-F1 on ``truth``.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"has_history": [True] * 4, "spend_90d": [9.0, 1, 0, 0]})
+    >>> truth = pd.Series(["A", "B", "C", "C"])
+    >>> fb = PersistenceFallback(column="spend_90d", thresholds=np.array([5.0, 1]),
+    ...                          proba=np.eye(3))
+    >>> picked = choose_routes(truth, X, np.array([2, 2, 2, 0]),
+    ...                        {"history": {"persistence": fb}}, ["A", "B", "C"])
+    >>> picked["history"].chosen, round(picked["history"].scores["model"], 4)
+    ('persistence', 0.1333)
+    """
+    history = X["has_history"].to_numpy(dtype=bool)
+    out = {}
+    for route, mask in ((HISTORY, history), (COLD_START, ~history)):
+        choice = RouteChoice(route)
+        if not mask.any():
+            choice.reason = "no rows of this route at the selection cutoff"
+            out[route] = choice
+            continue
+        rows = np.flatnonzero(mask)
+        choice.scores[MODEL] = route_f1(truth, model_codes, mask, tiers)
+        for kind, fallback in fallbacks.get(route, {}).items():
+            codes = np.zeros(len(X), dtype=int)
+            codes[rows] = fallback.predict_rows(X, rows)[0]
+            choice.scores[kind] = route_f1(truth, codes, mask, tiers)
+        baselines = {k: v for k, v in choice.scores.items() if k != MODEL}
+        model_f1 = choice.scores[MODEL]
+        if baselines:
+            best = max(baselines, key=lambda k: baselines[k])
+            if baselines[best] >= model_f1:
+                choice.chosen = best
+                choice.reason = (
+                    f"{best} ({baselines[best]:.4f}) is at least as good as the "
+                    f"model ({model_f1:.4f}) on the selection cutoff"
+                )
+            else:
+                choice.reason = (
+                    f"the model ({model_f1:.4f}) beats {best} "
+                    f"({baselines[best]:.4f}) on the selection cutoff"
+                )
+        else:
+            choice.reason = "no baseline could be fitted"
+        out[route] = choice
+    return out
+
+
+def _codes(labels: pd.Series, tiers: Sequence[str]) -> np.ndarray:
+    lookup = {t: i for i, t in enumerate(tiers)}
+    return labels.astype("str").map(lookup).fillna(len(tiers) - 1).to_numpy(int)
