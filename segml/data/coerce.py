@@ -12,10 +12,20 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from segml.data.schema import MAX_ABS_NUMBER
 from segml.errors import SegmlDataError
 
-__all__ = ["coerce_column", "to_naive_utc"]
+__all__ = [
+    "coerce_column",
+    "missing_error",
+    "out_of_range",
+    "out_of_range_error",
+    "to_naive_utc",
+]
 
+# a date written with numbers only, day and month in some order: 01/06/2024
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?!\d)")
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
 # a clock time followed by a zone: "10:00Z", "10:00:00+01:00", "10:00 UTC"
 _TZ_SUFFIX = re.compile(
     r"\d:\d{2}(?::\d{2}(?:\.\d*)?)?\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE
@@ -46,14 +56,41 @@ def coerce_column(
     if not nullable:
         missing = out.isna().to_numpy()
         if missing.any():
-            raise SegmlDataError(
-                table,
-                column,
-                f"{int(missing.sum())} row(s) have no value; "
-                f"'{column}' is required in every row",
-                frame.loc[missing],
-            )
+            raise missing_error(table, column, int(missing.sum()), frame.loc[missing])
     return out
+
+
+def missing_error(
+    table: str, column: str, n: int, rows: pd.DataFrame | None
+) -> SegmlDataError:
+    """The error for ``n`` rows without a value in a required column."""
+    return SegmlDataError(
+        table,
+        column,
+        f"{n} row(s) have no value; '{column}' is required in every row",
+        rows,
+    )
+
+
+def out_of_range(values: np.ndarray) -> np.ndarray:
+    """Mask of the values that are infinite or beyond ``MAX_ABS_NUMBER``
+    (missing values are not flagged)."""
+    with np.errstate(invalid="ignore"):
+        return np.isinf(values) | (np.abs(values) > MAX_ABS_NUMBER)
+
+
+def out_of_range_error(
+    table: str, column: str, n: int, example: object, rows: pd.DataFrame | None
+) -> SegmlDataError:
+    """The error for ``n`` infinite or too large numbers (see ``out_of_range``)."""
+    return SegmlDataError(
+        table,
+        column,
+        f"{n} value(s) are infinite or beyond +/-{MAX_ABS_NUMBER:g} (e.g. "
+        f"{example!r}); numbers must be finite and at most {MAX_ABS_NUMBER:g} in "
+        "absolute value, so that their sums stay finite",
+        rows,
+    )
 
 
 def _to_str(series: pd.Series) -> pd.Series:
@@ -67,7 +104,8 @@ def _to_id(series: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(series.dtype):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
         finite = np.isfinite(values)
-        if np.all(values[finite] == np.round(values[finite])):
+        whole = np.all(values[finite] == np.round(values[finite]))
+        if whole and not np.isinf(values).any():
             as_int = pd.Series(values, index=series.index).astype("Int64")
             return as_int.astype("str").where(series.notna())
     return _to_str(series)
@@ -75,20 +113,34 @@ def _to_id(series: pd.Series) -> pd.Series:
 
 def _to_float(frame: pd.DataFrame, column: str, table: str) -> pd.Series:
     series = frame[column]
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("float64")
     if pd.api.types.is_numeric_dtype(series.dtype):
-        return series.astype("float64")
-    out = pd.to_numeric(series, errors="coerce").astype("float64")
-    bad = (out.isna() & series.notna()).to_numpy()
-    if bad.any():
-        raise SegmlDataError(
-            table,
-            column,
-            f"{int(bad.sum())} value(s) are not numeric (e.g. {series[bad].iloc[0]!r})",
-            frame.loc[bad],
-        )
+        out = series.astype("float64")
+    else:
+        out = pd.to_numeric(series, errors="coerce").astype("float64")
+        bad = (out.isna() & series.notna()).to_numpy()
+        if bad.any():
+            raise SegmlDataError(
+                table,
+                column,
+                f"{int(bad.sum())} value(s) are not numeric "
+                f"(e.g. {series[bad].iloc[0]!r})",
+                frame.loc[bad],
+            )
+    check_range(frame, column, table, out)
     return out
+
+
+def check_range(
+    frame: pd.DataFrame, column: str, table: str, values: pd.Series
+) -> None:
+    """Raise when a number of ``values`` (``frame[column]`` as float64) is
+    infinite or beyond ``MAX_ABS_NUMBER``; vectorised."""
+    array = values.to_numpy(dtype="float64", na_value=np.nan)
+    bad = out_of_range(array)
+    if bad.any():
+        raise out_of_range_error(
+            table, column, int(bad.sum()), float(array[bad][0]), frame.loc[bad]
+        )
 
 
 def _to_ts(
@@ -119,7 +171,7 @@ def _to_ts(
         naive = present & ~aware
         if naive.any():
             raise _mixed_tz_error(frame, column, table, aware, naive)
-    parsed = _parse(series, ts_format, utc)
+    parsed = _parse(frame, column, table, series, ts_format, utc)
     bad = (parsed.isna().to_numpy()) & present
     if bad.any():
         hint = f" with format {ts_format!r}" if ts_format else ""
@@ -135,18 +187,92 @@ def _to_ts(
     return parsed.astype("datetime64[us]")
 
 
-def _parse(series: pd.Series, ts_format: str | None, utc: bool) -> pd.Series:
+def _parse(
+    frame: pd.DataFrame,
+    column: str,
+    table: str,
+    series: pd.Series,
+    ts_format: str | None,
+    utc: bool,
+) -> pd.Series:
+    """Text to timestamps: with ``ts_format``, or with one reading of the
+    day/month order for the whole column.
+
+    Without a format, pandas infers one from the first value and the values
+    it does not fit are parsed one by one; a numeric date such as
+    ``01/06/2024`` would then be read month first and ``31/12/2024`` day
+    first in the same column. So the order is decided once for the column:
+    by the values that can only be read one way (a first number above 12 is
+    a day), and when every value can be read both ways the column is an
+    error asking for ``ts_format``.
+    """
     if ts_format is not None:
         return pd.to_datetime(series, format=ts_format, errors="coerce", utc=utc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         parsed = pd.to_datetime(series, errors="coerce", utc=utc)
     retry = (parsed.isna() & series.notna()).to_numpy()
+    first = series.dropna().head(1)
+    if not retry.any() and (
+        first.empty or _ISO_DATE.match(str(first.iloc[0])) is not None
+    ):
+        return parsed  # one ISO format fits the whole column
+    dayfirst = _day_first(frame, column, table, series)
+    if dayfirst is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(series, errors="coerce", utc=utc, dayfirst=dayfirst)
+        retry = (parsed.isna() & series.notna()).to_numpy()
     if retry.any():
-        again = pd.to_datetime(series[retry], format="mixed", errors="coerce", utc=utc)
+        again = pd.to_datetime(
+            series[retry],
+            format="mixed",
+            errors="coerce",
+            utc=utc,
+            dayfirst=bool(dayfirst),
+        )
         parsed = parsed.copy()
         parsed[retry] = again
     return parsed
+
+
+def _day_first(
+    frame: pd.DataFrame, column: str, table: str, series: pd.Series
+) -> bool | None:
+    """Whether the numeric dates of ``series`` put the day first (None when
+    it has none, or when both orders read them the same)."""
+    text = series.dropna().astype("str")
+    parts = text.str.extract(_NUMERIC_DATE).dropna()
+    if parts.empty:
+        return None
+    a = parts[0].astype("int64").to_numpy()
+    b = parts[1].astype("int64").to_numpy()
+    readable = (a <= 12) | (b <= 12)  # the others fail to parse either way
+    a, b, parts = a[readable], b[readable], parts[readable]
+    if (a == b).all():
+        return None
+    month_first, day_first = bool((a <= 12).all()), bool((b <= 12).all())
+    if not (month_first or day_first):
+        rows = np.concatenate([parts.index[a > 12][:2], parts.index[b > 12][:3]])
+        raise SegmlDataError(
+            table,
+            column,
+            f"mixes day-first dates (e.g. {text[rows[0]]!r}) and month-first "
+            f"dates (e.g. {text[rows[-1]]!r}); write them one way, or pass "
+            "ts_format= (data.ts_format in a config)",
+            frame.loc[rows],
+        )
+    if month_first and day_first:
+        ambiguous = parts.index[a != b]
+        raise SegmlDataError(
+            table,
+            column,
+            f"{len(ambiguous)} date(s) such as {text[ambiguous[0]]!r} can be read "
+            "day first or month first, and no value of the column decides; pass "
+            "ts_format= (data.ts_format in a config), e.g. '%d/%m/%Y' or '%m/%d/%Y'",
+            frame.loc[ambiguous],
+        )
+    return day_first
 
 
 def _string_tz_mask(series: pd.Series) -> np.ndarray:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from segml.data.schema import SPECS, TableSpec
 from segml.data.validate import (
+    check_column_names,
     validate_customers,
     validate_events,
     validate_transactions,
@@ -18,6 +19,7 @@ from segml.errors import SegmlDataError
 
 __all__ = [
     "Source",
+    "csv_header",
     "read_customers",
     "read_events",
     "read_raw",
@@ -52,6 +54,9 @@ def read_raw(
         return pd.read_parquet(path)
     if name.endswith(_CSV):
         sep = "\t" if ".tsv" in name else ","
+        # pandas renames a repeated header ("amount", "amount.1"): check the
+        # file's own first line
+        check_column_names(csv_header(path), spec, columns or {})
         return pd.read_csv(path, sep=sep, dtype=_text_columns(spec, columns))
     raise SegmlDataError(
         table,
@@ -101,3 +106,15 @@ def _text_columns(spec: TableSpec, columns: Mapping[str, str] | None) -> dict[st
         for name, kind in spec.columns.items()
         if kind in ("id", "str")
     }
+
+
+def csv_header(path: str | os.PathLike) -> list[str]:
+    """The column names on the first line of a CSV/TSV file, as written
+    (repeated names included); only that line is read."""
+    path = Path(path)
+    sep = "\t" if ".tsv" in path.name.lower() else ","
+    try:
+        first = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype="str")
+    except pd.errors.EmptyDataError:
+        return []
+    return [str(c) for c in first.iloc[0].tolist()] if len(first) else []

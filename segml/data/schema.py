@@ -9,7 +9,10 @@ columns and the kind of each. Kinds decide how a column is coerced:
     Timestamp, parsed to ``datetime64[us]`` (time-zone-aware values are
     converted to UTC and stored naive); unparseable values are an error.
 ``float``
-    Number, stored as ``float64``; non-numeric values are an error.
+    Number, stored as ``float64``; non-numeric values are an error, and so are
+    infinite values and values beyond :data:`MAX_ABS_NUMBER` in absolute value
+    (1e15: no real amount is that large, float64 no longer holds cents there,
+    and a sum of such values cannot overflow to infinity).
 ``str``
     Free text or a category code, stored as the pandas string dtype.
 """
@@ -18,7 +21,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CUSTOMERS", "EVENTS", "SPECS", "TRANSACTIONS", "TableSpec"]
+__all__ = [
+    "CUSTOMERS",
+    "EVENTS",
+    "MAX_ABS_NUMBER",
+    "SPECS",
+    "TRANSACTIONS",
+    "TableSpec",
+]
+
+MAX_ABS_NUMBER = 1e15
+"""Largest absolute value a number column may hold (amounts, costs, quantities,
+event values): well above any real transaction, and low enough that summing
+the rows of any log stays finite."""
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,17 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from segml.data.coerce import coerce_column
+from segml.data.coerce import check_range, coerce_column
 from segml.data.schema import CUSTOMERS, EVENTS, TRANSACTIONS, TableSpec
 from segml.errors import SegmlDataError
 
 __all__ = [
     "DuplicateRowsWarning",
+    "check_canonical",
+    "check_column_names",
+    "drop_duplicate_lines",
+    "duplicate_lines_message",
+    "empty_table_error",
     "validate_customers",
     "validate_events",
     "validate_table",
@@ -56,14 +61,10 @@ def validate_table(
         raise TypeError(
             f"table '{spec.name}': expected a pandas DataFrame, got {type(frame)!r}"
         )
+    check_column_names(list(frame.columns), spec, columns or {})
     frame = _apply_mapping(frame, spec, columns or {})
     if frame.empty:
-        raise SegmlDataError(
-            spec.name,
-            None,
-            "the table is empty (0 rows); it needs at least one row with "
-            f"columns {', '.join(spec.required)}",
-        )
+        raise empty_table_error(spec)
     _check_required(frame, spec)
     frame = frame.reset_index(drop=True)
     out = {}
@@ -107,18 +108,97 @@ def validate_transactions(
     2           2 2024-02-03    -3.0
     """
     out = validate_table(frame, TRANSACTIONS, columns=columns, ts_format=ts_format)
-    if "order_id" in out.columns:
-        dupes = _exact_duplicates(out) & out["order_id"].notna().to_numpy()
-        n = int(dupes.sum())
-        if n:
-            warnings.warn(
-                f"table 'transactions': dropped {n} exact duplicate order line(s) "
-                "(same order_id and identical values in every column)",
-                DuplicateRowsWarning,
-                stacklevel=2,
+    return drop_duplicate_lines(out, stacklevel=3)
+
+
+def empty_table_error(spec: TableSpec) -> SegmlDataError:
+    """The error for a table without rows (the same on every input path)."""
+    return SegmlDataError(
+        spec.name,
+        None,
+        "the table is empty (0 rows); it needs at least one row with "
+        f"columns {', '.join(spec.required)}",
+    )
+
+
+def duplicate_lines_message(n: int) -> str:
+    """The warning for ``n`` dropped duplicate order lines (every input path)."""
+    return (
+        f"table 'transactions': dropped {n} exact duplicate order line(s) "
+        "(same order_id and identical values in every column)"
+    )
+
+
+def drop_duplicate_lines(frame: pd.DataFrame, *, stacklevel: int = 2) -> pd.DataFrame:
+    """``frame`` without exact duplicate order lines (a documented repair).
+
+    A line is dropped when an earlier line has the same ``order_id`` (not
+    missing) and the same value in every column; a
+    :class:`DuplicateRowsWarning` says how many. Lines without an
+    ``order_id`` are never dropped. Returns ``frame`` itself when nothing is
+    dropped. Vectorised: the number and timestamp columns are hashed first.
+    """
+    if "order_id" not in frame.columns or frame.empty:
+        return frame
+    dupes = _exact_duplicates(frame) & frame["order_id"].notna().to_numpy()
+    n = int(dupes.sum())
+    if not n:
+        return frame
+    warnings.warn(
+        duplicate_lines_message(n), DuplicateRowsWarning, stacklevel=stacklevel
+    )
+    return frame.loc[~dupes].reset_index(drop=True)
+
+
+def check_canonical(frame: pd.DataFrame, spec: TableSpec) -> None:
+    """The value checks a frame already in canonical dtypes still needs:
+    required values present, numbers finite and within ``MAX_ABS_NUMBER``,
+    unique keys. Vectorised; raises :class:`SegmlDataError`."""
+    from segml.data.coerce import missing_error
+
+    if frame.empty:
+        raise empty_table_error(spec)
+    for column in spec.required:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            raise missing_error(
+                spec.name, column, int(missing.sum()), frame.loc[missing]
             )
-            out = out.loc[~dupes].reset_index(drop=True)
-    return out
+    for column, kind in spec.columns.items():
+        if kind == "float" and column in frame.columns:
+            check_range(frame, column, spec.name, frame[column])
+    for key in spec.unique:
+        _check_unique(frame, frame, spec.name, key)
+
+
+def check_column_names(
+    names: list[str], spec: TableSpec, columns: Mapping[str, str]
+) -> None:
+    """Raise when two columns would share one name once ``columns`` (canonical
+    -> user name) is applied: a file with a repeated header, or a mapping
+    onto a name the table already has."""
+    renamed = {user: canon for canon, user in columns.items()}
+    final = [renamed.get(str(n), str(n)) for n in names]
+    seen: dict[str, list[str]] = {}
+    for original, name in zip(names, final, strict=True):
+        seen.setdefault(name, []).append(str(original))
+    clash = next((name for name, group in seen.items() if len(group) > 1), None)
+    if clash is None:
+        return
+    sources = seen[clash]
+    how = (
+        f"the table has {len(sources)} columns named '{sources[0]}'"
+        if len(set(sources)) == 1
+        else "the column mapping renames "
+        + " and ".join(f"'{s}'" for s in sources if s != clash)
+        + f" to '{clash}', which the table already has"
+    )
+    raise SegmlDataError(
+        spec.name,
+        clash,
+        f"{len(sources)} columns would be named '{clash}' ({how}); "
+        "rename or drop one, or map a different column",
+    )
 
 
 def _exact_duplicates(frame: pd.DataFrame) -> np.ndarray:

@@ -6,17 +6,21 @@ this module is the only place that knows the backend. It turns each input
 table with the canonical columns of the data contract:
 
 * a DataFrame is validated with :mod:`segml.data` unless it is already in
-  canonical form (the fast path only checks dtypes and missing keys, which is
-  cheap at 10 M rows), then registered with ``ibis.memtable`` (zero copy for
-  Arrow-backed strings, datetimes and floats);
+  canonical form; a canonical frame still gets the value checks of the
+  contract (required values present, numbers finite and bounded, vectorised)
+  and the duplicate-line repair, then is registered with ``ibis.memtable``
+  (zero copy for Arrow-backed strings, datetimes and floats);
 * a path is scanned lazily by DuckDB, never loaded whole: the column mapping
-  becomes renames in the expression, and column types are checked in SQL
-  (unparseable values and mixed time zones raise
-  :class:`~segml.errors.SegmlDataError` naming the table and column).
-
-Frames already in canonical form, and paths, are trusted not to hold exact
-duplicate order lines: that repair costs a full sort of the log and is done by
-:func:`segml.data.validate_transactions` / :func:`segml.data.read_transactions`.
+  becomes renames in the expression, and the contract is checked in SQL
+  (one aggregate counts the empty table, the missing required values and the
+  infinite or too large numbers; unparseable values and mixed time zones are
+  found the same way), each failure raising
+  :class:`~segml.errors.SegmlDataError` with the table, the column and a
+  ``LIMIT 5`` sample of the offending rows. Exact duplicate order lines are
+  counted in SQL (a hash of each line grouped, then an exact ``DISTINCT``
+  only when two hashes collide) and, when there are some, removed by a
+  ``DISTINCT`` in the scan, with the same :class:`DuplicateRowsWarning` as
+  :func:`segml.data.validate_transactions`.
 """
 
 from __future__ import annotations
@@ -34,7 +38,16 @@ import pandas as pd
 import pyarrow as pa
 
 from segml.data import CUSTOMERS, EVENTS, TRANSACTIONS, TableSpec
+from segml.data.coerce import missing_error, out_of_range_error
+from segml.data.io import csv_header
+from segml.data.schema import MAX_ABS_NUMBER
 from segml.data.validate import (
+    DuplicateRowsWarning,
+    check_canonical,
+    check_column_names,
+    drop_duplicate_lines,
+    duplicate_lines_message,
+    empty_table_error,
     validate_customers,
     validate_events,
     validate_transactions,
@@ -216,8 +229,15 @@ def canonical_frame(
     columns: Mapping[str, str] | None = None,
     ts_format: str | None = None,
 ) -> pd.DataFrame:
-    """``frame`` itself when already canonical, else its validated copy."""
-    if not columns and _is_canonical(frame, SPECS[table]):
+    """``frame`` itself when already canonical and clean, else its validated
+    (and repaired) copy. A canonical frame is checked the way the validator
+    checks (missing values, infinite or too large numbers), and exact
+    duplicate order lines are dropped with a warning, like everywhere else."""
+    spec = SPECS[table]
+    if not columns and _is_canonical(frame, spec):
+        check_canonical(frame, spec)
+        if table == "transactions":
+            return drop_duplicate_lines(frame, stacklevel=6)
         return frame
     return _VALIDATORS[table](frame, columns=columns, ts_format=ts_format)
 
@@ -262,6 +282,9 @@ def _scan(
     elif name.endswith(_PARQUET):
         raw = con.read_parquet(str(path))
     elif name.endswith(_CSV):
+        # DuckDB renames a repeated header ("amount", "amount_1"): the
+        # file's own first line is checked first
+        check_column_names(csv_header(path), spec, columns)
         header = con.read_csv(str(path), all_varchar=True).columns
         text = {
             columns.get(c, c): "VARCHAR"
@@ -289,6 +312,7 @@ def _scan(
                 f"the column mapping reads '{canon}' from '{user}', but the file "
                 f"has no such column; it has: {', '.join(raw.columns)}",
             )
+    check_column_names(list(raw.columns), spec, columns)
     raw = raw.rename(dict(columns))
     for column in spec.required:
         if column not in raw.columns:
@@ -302,8 +326,86 @@ def _scan(
     for column, kind in spec.columns.items():
         if column in raw.columns:
             typed[column] = _typed(raw, column, kind, spec.name, ts_format)
-    extra = [c for c in raw.columns if c not in typed] if keep_extra else []
-    return raw.select(**typed, **{c: raw[c] for c in extra})
+    _check_values(raw, typed, spec, ts_format)
+    extra = [c for c in raw.columns if c not in typed]
+    full = raw.select(**typed, **{c: raw[c] for c in extra})
+    if spec.name == "transactions" and "order_id" in typed:
+        full = _drop_duplicate_lines(full)
+    return full if keep_extra else full.select(*typed)
+
+
+def _check_values(
+    raw: ibis.Table,
+    typed: dict[str, ibis.Value],
+    spec: TableSpec,
+    ts_format: str | None,
+) -> None:
+    """The value checks of the contract, in one aggregate over the scan.
+
+    Counts the rows, the missing values of each required column (a NaN
+    number counts as missing) and the infinite or too large numbers; on a
+    failure, a second query takes up to five offending rows.
+    """
+    conditions: dict[str, tuple[str, str, ibis.Value]] = {}
+    for column, kind in spec.columns.items():
+        if column not in typed:
+            continue
+        value = typed[column]
+        if column in spec.required:
+            missing = value.isnull()
+            if kind == "float":
+                missing = missing | value.isnan()
+            conditions[f"_missing_{column}"] = ("missing", column, missing)
+        if kind == "float":
+            big = value.isinf() | ((value.abs() > MAX_ABS_NUMBER) & ~value.isnan())
+            conditions[f"_range_{column}"] = ("range", column, big.fill_null(False))
+    metrics = {"_rows": raw.count()}
+    metrics.update({k: cond.sum() for k, (_, _, cond) in conditions.items()})
+    try:
+        counts = to_frame(raw.aggregate(**metrics)).iloc[0]
+    except duckdb.InvalidInputException as exc:
+        if ts_format is None or "ts" not in typed:
+            raise
+        first = str(exc).strip().splitlines()[0]
+        raise SegmlDataError(
+            spec.name,
+            "ts",
+            f"value(s) cannot be parsed with ts_format={ts_format!r}: {first}",
+        ) from None
+    if int(counts["_rows"]) == 0:
+        raise empty_table_error(spec)
+    for key, (what, column, cond) in conditions.items():
+        n = int(counts[key] or 0)
+        if not n:
+            continue
+        rows = to_frame(raw.filter(cond).limit(5))
+        if what == "missing":
+            raise missing_error(spec.name, column, n, rows)
+        example = to_frame(raw.filter(cond).select(v=typed[column]).limit(1))
+        raise out_of_range_error(spec.name, column, n, example["v"].iloc[0], rows)
+
+
+def _drop_duplicate_lines(full: ibis.Table) -> ibis.Table:
+    """``full`` without exact duplicate order lines, warning how many.
+
+    Lines are hashed and the hashes grouped (cheap: one 8-byte key); only when
+    two lines share a hash are the lines with an ``order_id`` compared
+    exactly, and only when some are equal does the scan get a ``DISTINCT``.
+    """
+    keyed = full.filter(full.order_id.notnull())
+    line = ibis.struct({c: keyed[c] for c in keyed.columns})
+    hashes = keyed.select(_h=line.hash())
+    collisions = hashes.group_by("_h").aggregate(_n=hashes.count())
+    collisions = collisions.filter(collisions._n > 1).count()
+    if not int(to_frame(collisions.as_table()).iloc[0, 0]):
+        return full
+    n = int(to_frame(keyed.count().as_table()).iloc[0, 0]) - int(
+        to_frame(keyed.distinct().count().as_table()).iloc[0, 0]
+    )
+    if not n:
+        return full
+    warnings.warn(duplicate_lines_message(n), DuplicateRowsWarning, stacklevel=6)
+    return full.filter(full.order_id.isnull()).union(keyed.distinct())
 
 
 def _typed(
