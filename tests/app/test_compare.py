@@ -400,3 +400,18 @@ def test_compare_by_lift_and_old_experiments_without_new_names(store, experiment
     assert math.isnan(table["lift/history"].iloc[0])
     assert table["choice/cold_start"].tolist() == [None]
     assert isinstance(table, pd.DataFrame)
+
+
+def test_plot_colours_each_group_and_keeps_the_table_order(experiment):
+    from segml.app.compare import plot_comparison
+
+    table = compare_runs(experiment[0])
+    ax = plot_comparison(table, "history/macro_f1").axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "rule=count, horizon=180d",
+        "rule=count, horizon=180d, tested on 91d",
+        "rule=value, horizon=180d",
+    ]
+    heights = [round(bar.get_height(), 4) for bar in ax.patches]
+    assert heights == [0.75, 0.70, 0.60, 0.90, 0.65]
+    assert len({bar.get_facecolor() for bar in ax.patches}) == 3
