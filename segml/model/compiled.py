@@ -10,9 +10,10 @@ milliseconds instead of compiling again (8-13 s for 600 trees on the shared
 
 The compiled forest must give LightGBM's answers: every time a binary is
 compiled or loaded it is checked against ``booster.predict`` on the first rows
-of the batch (within :data:`TOLERANCE`). When lleaves is missing, compiling or
-loading fails, or the check fails, the booster is used as before and a warning
-is logged once. ``SEGML_COMPILE=0`` turns compilation off; ``SEGML_CACHE_DIR``
+of the batch (within :data:`TOLERANCE`). lleaves and llvmlite are the optional
+``fast`` extra (``pip install 'segml[fast]'``): when they are missing, compiling
+or loading fails, or the check fails, the booster is used as before and a
+warning is logged once. ``SEGML_COMPILE=0`` turns compilation off; ``SEGML_CACHE_DIR``
 moves the cache (default: ``$XDG_CACHE_HOME/segml/compiled`` or
 ``~/.cache/segml/compiled``).
 """
@@ -169,6 +170,13 @@ def _load(slot: _Slot, booster: lgb.Booster, raw_score: bool, allow_compile: boo
     The cache path is worked out once per booster (hashing the model text
     takes ~70 ms), so a batch too small to compile only checks the file.
     """
+    if not _fast_installed():
+        _warn_once(
+            "lleaves is not installed; scoring with LightGBM "
+            "(pip install 'segml[fast]' for compiled boosters)"
+        )
+        slot.failed = True
+        return
     try:
         if slot.path is None:
             slot.path = cache_dir() / f"{_key(booster.model_to_string(), raw_score)}.o"
@@ -182,6 +190,16 @@ def _load(slot: _Slot, booster: lgb.Booster, raw_score: bool, allow_compile: boo
     slot.failed = slot.forest is None
 
 
+def _fast_installed() -> bool:
+    """Whether the ``fast`` extra (lleaves and llvmlite) can be imported."""
+    try:
+        import lleaves  # noqa: F401
+        import llvmlite.binding  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _build(
     booster: lgb.Booster,
     raw_score: bool,
@@ -192,7 +210,10 @@ def _build(
     try:
         import lleaves
     except ImportError:
-        _warn_once("lleaves is not installed; scoring with LightGBM")
+        _warn_once(
+            "lleaves is not installed; scoring with LightGBM "
+            "(pip install 'segml[fast]' for compiled boosters)"
+        )
         return None
     try:
         text = booster.model_to_string()

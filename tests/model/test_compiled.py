@@ -113,6 +113,37 @@ def test_falls_back_when_lleaves_is_missing(fitted, monkeypatch, caplog):
         got = compiled.booster_predict(booster, matrix)
     np.testing.assert_array_equal(got, booster.predict(matrix, num_threads=1))
     assert "lleaves is not installed" in caplog.text
+    assert "segml[fast]" in caplog.text
+
+
+@pytest.mark.parametrize("missing", [("lleaves",), ("lleaves", "llvmlite")])
+def test_scoring_without_the_fast_extra(fitted, monkeypatch, caplog, missing):
+    """Without lleaves (``segml[fast]`` not installed) every batch of both routes
+    is scored by LightGBM: one warning in all, the predictor's own answers."""
+    model, X = fitted
+    rows = awkward_rows(X).reset_index()
+    monkeypatch.setenv("SEGML_COMPILE", "0")  # LightGBM's own answers
+    expected = model.predict(rows, reasons=False)
+    monkeypatch.delenv("SEGML_COMPILE")
+    assert not compiled._compiled
+    for name in missing:  # the import fails as if the package were absent
+        monkeypatch.setitem(sys.modules, name, None)
+    if "llvmlite" in missing:
+        monkeypatch.setitem(sys.modules, "llvmlite.binding", None)
+    history = rows["has_history"].to_numpy(dtype=bool)
+    with caplog.at_level(logging.WARNING, logger=compiled.__name__):
+        for _ in range(3):
+            scores = score_rows(model, rows, history, reasons=False)
+    warnings = [r for r in caplog.records if r.name == compiled.__name__]
+    assert [r.getMessage() for r in warnings] == [
+        "lleaves is not installed; scoring with LightGBM "
+        "(pip install 'segml[fast]' for compiled boosters)"
+    ]
+    assert all(
+        slot.forest is None for s in compiled._compiled.values() for slot in s.values()
+    )
+    np.testing.assert_array_equal(scores.proba, expected.filter(like="p_").to_numpy())
+    assert (model.classes_[scores.codes] == expected["tier"].astype(str)).all()
 
 
 def test_falls_back_when_compiled_disagrees(fitted, monkeypatch, caplog):
