@@ -156,7 +156,7 @@ class SegmlPipeline:
             out[f"p_{tier}"] = answer[f"p_{tier}"].astype("float64")
         out["route"] = answer["route"]
         out["model"] = answer["model"]
-        out["tier_score"] = np.nan
+        out["tier_score"] = answer["tier_score"].astype("float64")
         out["segment"] = self._segments(rows)
         for column in answer.columns:
             if column.startswith("reason_"):

@@ -1,58 +1,59 @@
-"""The baselines a run is measured against, on its out-of-time test."""
+"""The baselines a run is measured against, on its out-of-time test.
+
+Each baseline is the fallback a route would ship in its place
+(:mod:`segml.model.fallback`), fitted on the evaluated model's training rows:
+so when a route ships a baseline, its shipped score on the test is that
+baseline's score, to the last digit.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from segml.config import Config
-from segml.training import TrainingSet
+from segml.model.fallback import Fallback
 
 __all__ = ["run_baselines"]
 
 
 def run_baselines(
-    cfg: Config,
-    train_set: TrainingSet,
-    test_set: TrainingSet,
-    prediction: pd.DataFrame,
-    cold_columns: list[str],
+    truth: pd.Series,
+    X: pd.DataFrame,
+    route: np.ndarray,
+    fallbacks: dict[str, dict[str, Fallback]],
+    tiers: tuple[str, ...],
 ) -> dict[str, pd.DataFrame]:
-    """Majority class, persistence and (for leads) logistic regression.
+    """Per-route metrics of every fallback kind on the test rows.
 
-    Each is evaluated per route on the test rows, as the model is; the
-    majority and logistic baselines learn from ``train_set`` only.
+    ``fallbacks`` maps route -> kind -> fitted fallback (see
+    :func:`segml.app.choice.fit_fallbacks`). A kind is evaluated on the routes
+    that have it; its metrics for the other routes are NaN (not logged).
     """
-    from segml.evaluation import LogisticColdStart, evaluate_routes, majority_baseline
+    from segml.evaluation import evaluate_routes
 
-    tiers = tuple(cfg.tiers.labels)
-    truth = test_set.y
-    route = prediction["route"].to_numpy()
-    index = truth.index
-    out = {
-        "majority": evaluate_routes(
-            truth,
-            majority_baseline(train_set.y, index, tiers=tiers),
-            tiers,
-            route=route,
-        ),
-        "persistence": evaluate_routes(
-            truth,
-            pd.DataFrame({"tier": test_set.persistence}, index=index),
-            tiers,
-            route=route,
-        ),
-    }
-    X_train = train_set.X
-    leads_train = ~X_train["has_history"].to_numpy(dtype=bool)
-    leads_test = route == "cold_start"
-    if cold_columns and leads_train.sum() >= 20 and leads_test.any():
-        logistic = LogisticColdStart(tiers=tiers, attributes=cold_columns)
-        logistic.fit(X_train.loc[leads_train, cold_columns], train_set.y[leads_train])
-        rows = test_set.X.loc[leads_test, cold_columns]
-        guess = pd.DataFrame({"tier": logistic.predict(rows)}, index=rows.index)
-        guess = pd.concat([guess, logistic.predict_proba(rows)], axis=1)
-        out["logistic"] = evaluate_routes(
-            truth[leads_test], guess, tiers, route=np.full(len(rows), "cold_start")
+    kinds = dict.fromkeys(k for per_route in fallbacks.values() for k in per_route)
+    route = np.asarray(route, dtype=object)
+    out = {}
+    for kind in kinds:
+        codes = np.full(len(X), len(tiers) - 1, dtype=int)
+        proba = np.zeros((len(X), len(tiers)))
+        covered = np.zeros(len(X), dtype=bool)
+        for name, per_route in fallbacks.items():
+            rows = np.flatnonzero(route == name)
+            if kind not in per_route or len(rows) == 0:
+                continue
+            codes[rows], proba[rows] = per_route[kind].predict_rows(X, rows)
+            covered[rows] = True
+        proba[~covered] = 1.0 / len(tiers)  # not scored: metrics dropped below
+        guess = pd.DataFrame(
+            proba, index=truth.index, columns=[f"p_{t}" for t in tiers]
         )
+        guess.insert(0, "tier", np.asarray(tiers, dtype=object)[codes])
+        table = evaluate_routes(truth, guess, tiers, route=route)
+        for name in table.index:
+            if name != "all" and not covered[route == name].any():
+                table.loc[name] = np.nan
+        if not covered.all():
+            table.loc["all"] = np.nan
+        out[kind] = table
     return out

@@ -198,7 +198,15 @@ def fit_everything(
         prediction = evaluator.predict(X_test, reasons=False)
         truth = test_set.y
         routes = evaluate_routes(truth, prediction, tiers)
-        baselines = run_baselines(cfg, eval_set, test_set, prediction, cold_columns)
+        test_fallbacks = fit_fallbacks(
+            eval_set,
+            **_reference(test_set, rule, shares, tiers),
+            persistence_column=f"spend_{plan.test_horizon}d",
+            **fallback_args,
+        )
+        baselines = run_baselines(
+            truth, X_test, prediction["route"].to_numpy(), test_fallbacks, tiers
+        )
         if btyd_test is not None:
             guess = btyd_baseline(
                 X_test,
@@ -214,16 +222,7 @@ def fit_everything(
         metrics.update(flatten_metrics(routes, dropna=True))
         for name, table in baselines.items():
             metrics.update(flatten_metrics(table, f"baseline/{name}", dropna=True))
-        shipped = _ship(
-            evaluator,
-            choices,
-            fit_fallbacks(
-                eval_set,
-                **_reference(test_set, rule, shares, tiers),
-                persistence_column=f"spend_{plan.test_horizon}d",
-                **fallback_args,
-            ),
-        )
+        shipped = _ship(evaluator, choices, test_fallbacks)
         if shipped:  # a baseline answers some route: score what ships
             prediction = evaluator.predict(X_test, reasons=False)
         shipped_routes = evaluate_routes(truth, prediction, tiers)

@@ -106,7 +106,10 @@ def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
             f"{MIN_HISTORY_FLOOR} days of history (at least "
             f"{label + MIN_HISTORY_FLOOR} days); shorten training.label_horizon_days"
         )
-    history = max(MIN_HISTORY_FLOOR, min(MIN_HISTORY_DAYS, span - label))
+    # as much history as the log allows, but never so much that no label
+    # window fits before another (the out-of-time test)
+    room = span - 2 * label if span - 2 * label >= MIN_HISTORY_FLOOR else span - label
+    history = max(MIN_HISTORY_FLOOR, min(MIN_HISTORY_DAYS, room))
     notes: list[str] = []
     if history < MIN_HISTORY_DAYS:
         notes.append(

@@ -150,7 +150,17 @@ def train(
         )
         mlflow.create_experiment(experiment, artifact_location=location)
     mlflow.set_experiment(experiment)
-    with mlflow.start_run() as run:
+    from segml.tracking.runs import close_stale_runs, process_tags
+
+    closed = close_stale_runs(experiment, tracking_uri=tracking_uri)
+    if closed and not quiet:
+        print(
+            f"marked {len(closed)} run(s) of '{experiment}' left RUNNING by a "
+            f"process that is gone as KILLED: {', '.join(closed)}",
+            file=sys.stderr,
+        )
+    # the process's id, host and start time: a later run can tell it died
+    with mlflow.start_run(tags=process_tags()) as run:
         mlflow.set_tags(
             {
                 "segml.version": __version__,
@@ -168,6 +178,7 @@ def train(
             Path(cfg.models_dir)
             / f"{cfg.mlflow.registered_model}-{run.info.run_id[:8]}"
         )
+        mlflow.set_tag("segml.export_dir", str(export_dir.resolve()))
         export_model(
             outcome.pipeline,
             export_dir,

@@ -82,8 +82,8 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
     ...               "B", "C")))
     >>> model = TierPredictor(attributes=["region"], n_estimators=20).fit(X, y)
     >>> out = model.predict(X.head(3))
-    >>> list(out.columns)[:7]
-    ['tier', 'p_A', 'p_B', 'p_C', 'route', 'model', 'reason_1']
+    >>> list(out.columns)[:8]
+    ['tier', 'p_A', 'p_B', 'p_C', 'route', 'model', 'tier_score', 'reason_1']
     """
 
     def __init__(
@@ -298,6 +298,7 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         codes = np.zeros(n, dtype=int)
         route = np.empty(n, dtype=object)
         texts: list[list[str]] = [[] for _ in range(n)]
+        cut_on = np.full(n, np.nan)
         fallbacks = getattr(self, "fallbacks_", {})
         for name, mask in self._route_masks(X).items():
             if not mask.any():
@@ -306,6 +307,9 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             if name in fallbacks:
                 positions = np.flatnonzero(mask)
                 codes[mask], proba[mask] = fallbacks[name].predict_rows(X, positions)
+                cut_on[mask] = fallbacks[name].scores(X, positions)
+                if fallbacks[name].kind == "logistic":
+                    cut_on[mask] = proba[mask].max(axis=1)
                 if reasons and self.n_reasons > 0:
                     found = fallbacks[name].reasons(X, positions)
                     for i, text in zip(positions, found, strict=True):
@@ -317,12 +321,14 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             proba[mask] = fitted.predict_proba(rows, matrix)
             if self.decision == "argmax":
                 codes[mask] = proba[mask].argmax(axis=1)
+                cut_on[mask] = proba[mask].max(axis=1)
             elif self.decision == "value" and name == HISTORY:
                 codes[mask] = self.value_codes(rows)
+                cut_on[mask] = self.value_decision_.expected_value(rows)
             else:
                 score = expected_score(proba[mask])
                 codes[mask] = (score[:, None] < fitted.thresholds[None, :]).sum(axis=1)
-            route[mask] = name
+                cut_on[mask] = score
             if reasons and self.n_reasons > 0:
                 found = fitted.reasons(rows, codes[mask], self.n_reasons, matrix)
                 for i, text in zip(np.flatnonzero(mask), found, strict=True):
@@ -335,6 +341,7 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         out["route"] = pd.Series(route, index=X.index, dtype="str")
         kinds = {name: self.route_kind(name) for name in self.routes_}
         out["model"] = out["route"].map(kinds).astype("str")
+        out["tier_score"] = cut_on
         for k in range(self.n_reasons):
             column = [t[k] if k < len(t) else "" for t in texts]
             out[f"reason_{k + 1}"] = pd.Series(column, index=X.index, dtype="str")

@@ -92,8 +92,14 @@ class Route:
         route.classes = route.model.classes_.astype(int)
         slice_mask = calibration_mask if use_cal else train
         slice_counts = np.bincount(codes[slice_mask], minlength=n_classes)
-        # every class of the model needs two rows in the slice: one per fold
-        if use_cal and (slice_counts[route.classes] >= 2).all():
+        # every class of the model needs two rows in the slice (one per fold),
+        # and the slice may hold no class the model never saw
+        seen = np.flatnonzero(slice_counts)
+        if (
+            use_cal
+            and (slice_counts[route.classes] >= 2).all()
+            and np.isin(seen, route.classes).all()
+        ):
             # The base model is frozen: the folds only decide which rows are
             # predicted when, so any split gives the same calibrator.
             route.calibrator = CalibratedClassifierCV(

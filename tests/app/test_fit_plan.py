@@ -102,3 +102,40 @@ def test_value_run_array_path_equals_the_predictor_path(value_run):
     fast = pipeline.predict(value_run.snapshot.reset_index())
     slow = pipeline._predict_frame(rows, fast.index, reasons=True)
     pd.testing.assert_frame_equal(fast, slow[fast.columns], check_dtype=False)
+
+
+def test_a_selection_cutoff_precedes_the_test(make_config):
+    cfg = make_config("training.n_cutoffs=2")  # horizon = label = 180, step 90
+    plan = plan_cutoffs(cfg, "2022-01-01", "2024-12-31")
+    assert (plan.test, plan.test_horizon) == (T("2024-07-04"), 180)
+    # chosen on the window that ends at the test cutoff, never on the test
+    assert (plan.select, plan.select_horizon) == (T("2024-01-06"), 180)
+    assert plan.selection == [T("2023-04-11"), T("2023-07-10")]
+    assert plan.select + pd.Timedelta(days=180) <= plan.test
+    assert not plan.notes
+
+
+def test_short_log_tests_over_the_label_window(make_config):
+    # six months of data, a six-month horizon, 60-day label windows
+    cfg = make_config(
+        "training.horizon_days=182",
+        "training.label_horizon_days=60",
+        "training.cutoff_step_days=15",
+        "training.n_cutoffs=3",
+    )
+    plan = plan_cutoffs(cfg, "2024-01-01", "2024-06-30")  # 181 days
+    # history before a cutoff shrinks to what leaves room for the test
+    assert plan.history_days == 61
+    assert (plan.test, plan.test_horizon) == (T("2024-05-01"), 60)
+    assert plan.evaluation == [T("2024-03-02")]
+    assert plan.final == [T("2024-04-01"), T("2024-04-16"), T("2024-05-01")]
+    assert plan.select is None
+    assert any("60 days after 2024-05-01" in n for n in plan.notes)
+
+
+def test_too_short_for_one_label_window_is_one_line(make_config):
+    cfg = make_config("training.horizon_days=182", "training.label_horizon_days=60")
+    with pytest.raises(SegmlConfigError) as err:
+        plan_cutoffs(cfg, "2024-01-01", "2024-03-15")
+    message = str(err.value)
+    assert "\n" not in message and "at least 90 days" in message
