@@ -1,14 +1,17 @@
 """The ``segml`` command line: train, compare, promote, score, serve.
 
 Heavy libraries are imported inside the commands so ``segml --help`` is instant.
-Errors from bad configs or inputs are printed as one line, without a traceback.
+A user error (bad config, option, input file or model URI) is printed as one
+``error: ...`` line on stderr with exit code 2; ``segml --debug ...`` shows the
+traceback instead. Options that need no data (``--as-of``, ``--out``, the model
+URI, ``models_dir``) are checked before any work is done.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
+import tempfile
+import warnings
 from pathlib import Path
 
 import click
@@ -17,23 +20,66 @@ from segml._version import __version__
 from segml.errors import SegmlConfigError, SegmlDataError
 
 CONFIG_HELP = "YAML config (default: configs/default.yaml if present, else defaults)."
+OUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-def _friendly(fn):
-    """Turn expected user errors into one clear line and exit code 2."""
+class _SegmlGroup(click.Group):
+    """A click group that turns user errors into one line and exit code 2."""
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (SegmlConfigError, SegmlDataError, FileNotFoundError) as exc:
-            first, *rest = str(exc).splitlines() or [type(exc).__name__]
-            click.echo(f"error: {first}", err=True)
-            for line in rest:
-                click.echo(f"  {line}", err=True)
-            sys.exit(2)
+    def invoke(self, ctx: click.Context):
+        debug = bool(ctx.params.get("debug"))
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _one_line_warning
+            try:
+                return super().invoke(ctx)
+            except click.UsageError as exc:
+                if debug or exc.ctx is None or exc.ctx.parent is None:
+                    raise
+                # a subcommand's bad option: one line, with where to look
+                path = exc.ctx.command_path
+                message = " ".join(exc.format_message().split())
+                click.echo(f"error: {message} (see '{path} --help')", err=True)
+                ctx.exit(2)
+            except Exception as exc:
+                if debug or not _is_user_error(exc):
+                    raise
+                click.echo(f"error: {_one_line(exc)}", err=True)
+                ctx.exit(2)
 
-    return wrapper
+
+def _is_user_error(exc: BaseException) -> bool:
+    from_pydantic = type(exc).__module__.startswith("pydantic")
+    return isinstance(exc, SegmlConfigError | SegmlDataError | FileNotFoundError) or (
+        from_pydantic and type(exc).__name__ == "ValidationError"
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's message on one line; a data error's rows compacted."""
+    if isinstance(exc, SegmlDataError):
+        column = f", column '{exc.column}'" if exc.column else ""
+        text = f"table '{exc.table}'{column}: {exc.problem}"
+        if exc.rows is not None and len(exc.rows):
+            shown = "; ".join(
+                f"{label}: " + ", ".join(f"{c}={_short(v)}" for c, v in row.items())
+                for label, row in exc.rows.iterrows()
+            )
+            text += f" (offending rows: {shown})"
+    elif isinstance(exc, FileNotFoundError) and exc.filename:
+        text = f"{exc.strerror or 'not found'}: {exc.filename}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _short(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"warning: {' '.join(str(message).split())}", err=True)
 
 
 def _config(path: str | None, overrides: tuple[str, ...]):
@@ -44,22 +90,74 @@ def _config(path: str | None, overrides: tuple[str, ...]):
     return load_config(path, overrides)
 
 
+def _check_out(out: str) -> None:
+    """``--out`` must be a file type we write, before any scoring is done."""
+    if Path(out).suffix.lower() not in OUT_SUFFIXES:
+        raise SegmlConfigError(f"--out must end in .csv or .parquet, got {out}")
+
+
+def _check_as_of(as_of: str | None) -> None:
+    if as_of is not None:
+        from segml.config.dates import parse_iso
+
+        parse_iso(as_of, "--as-of")
+
+
+def _check_writable(folder: str, key: str) -> None:
+    """Create ``folder`` and a file in it now, not after an hour of fitting."""
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".segml-write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SegmlConfigError(f"{key}: cannot write to {folder} ({reason})") from exc
+
+
 def _write(frame, out: str) -> None:
+    _check_out(out)
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix.lower() in (".parquet", ".pq"):
         frame.to_parquet(target, index=False)
-    elif target.suffix.lower() == ".csv":
-        frame.to_csv(target, index=False)
     else:
-        raise SegmlConfigError(f"--out must end in .csv or .parquet, got {out}")
+        frame.to_csv(target, index=False)
 
 
-@click.group()
+def _column_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--column yours=canonical`` options as ``{canonical: yours}``."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        yours, sep, canonical = (p.strip() for p in pair.partition("="))
+        if not sep or not yours or not canonical:
+            raise SegmlConfigError(
+                f"--column {pair!r} is not of the form YOUR_NAME=CANONICAL_NAME"
+            )
+        if canonical in mapping:
+            raise SegmlConfigError(
+                f"--column: two columns are read as '{canonical}' "
+                f"({mapping[canonical]}, {yours})"
+            )
+        mapping[canonical] = yours
+    return mapping
+
+
+@click.group(cls=_SegmlGroup)
 @click.version_option(__version__, prog_name="segml")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="SEGML_DEBUG",
+    help="Show the full traceback of an error instead of one line.",
+)
+def main(debug: bool) -> None:
     """Customer segmentation and tiering: features, ABC tiers, segments, and a
-    tier predictor for customers and new leads, tracked in MLflow."""
+    tier predictor for customers and new leads, tracked in MLflow.
+
+    A bad config, option, input or model URI is one line `error: ...` and exit
+    code 2; `segml --debug COMMAND ...` shows the traceback.
+    """
 
 
 @main.command()
@@ -72,14 +170,37 @@ def main() -> None:
     help="Override a config key, e.g. --set tiers.rule=value (repeatable).",
 )
 @click.option("--quiet", is_flag=True, help="Print only the final summary.")
-@_friendly
 def train(config_path: str | None, overrides: tuple[str, ...], quiet: bool) -> None:
-    """Train on the configured data and log one MLflow run."""
+    """Train on the configured data and log one MLflow run.
+
+    models_dir is checked to be writable before anything is fitted.
+    """
     from segml.app.train import train as run_training
 
     cfg = _config(config_path, overrides)
-    result = run_training(cfg, quiet=quiet)
+    _check_writable(cfg.models_dir, "models_dir")
+    try:
+        result = run_training(cfg, quiet=quiet)
+    except ValueError as exc:
+        raise _composite_error(exc) from exc
     click.echo(result.summary())
+
+
+def _composite_error(exc: ValueError) -> ValueError:
+    """The composite rule's unknown-column ``ValueError``, named by its key.
+
+    ``segml.tiers.composite`` raises a plain ``ValueError`` when a criterion
+    is not a column of the features; at the entry point it is a config error.
+    """
+    if type(exc) is not ValueError:
+        return exc
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    module = frame.tb_frame.f_globals.get("__name__") if frame else None
+    if module == "segml.tiers.composite":
+        return SegmlConfigError(f"tiers.composite_criteria: {exc}")
+    return exc
 
 
 @main.command()
@@ -88,7 +209,6 @@ def train(config_path: str | None, overrides: tuple[str, ...], quiet: bool) -> N
 @click.option("--metric", default="history/macro_f1", show_default=True)
 @click.option("--top", default=20, show_default=True, help="Show at most N runs.")
 @click.option("--plot", "plot_path", type=click.Path(), help="Save a bar chart (PNG).")
-@_friendly
 def compare(experiment, config_path, metric, top, plot_path) -> None:
     """List an experiment's runs sorted by a metric, with the params that differ."""
     from segml.app.compare import compare_runs, plot_comparison
@@ -117,10 +237,17 @@ def compare(experiment, config_path, metric, top, plot_path) -> None:
     help="Promote the version this alias points at (when --version is not given).",
 )
 @click.option("--alias", default="champion", show_default=True)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Promote even a run that scores below its best baseline.",
+)
 @click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
-@_friendly
-def promote(name, version, from_alias, alias, config_path) -> None:
-    """Point the champion alias at a model version."""
+def promote(name, version, from_alias, alias, force, config_path) -> None:
+    """Point the champion alias at a model version.
+
+    A run that scores below its best baseline is refused unless --force.
+    """
     from segml.app.compare import promote as do_promote
 
     cfg = _config(config_path, ())
@@ -131,32 +258,43 @@ def promote(name, version, from_alias, alias, config_path) -> None:
         from_alias=from_alias,
         alias=alias,
         tracking_uri=cfg.mlflow.tracking_uri,
+        force=force,
     )
     click.echo(f"{name}@{alias} -> version {chosen}")
 
 
+MODEL_HELP = "Model URI (models:/segml-tier@champion), run URI or export path."
+OUT_HELP = "Output file (.csv or .parquet), checked before scoring."
+
+
 @main.command()
+@click.option("--model", "model_uri", required=True, help=MODEL_HELP)
 @click.option(
-    "--model",
-    "model_uri",
+    "--as-of",
+    "as_of",
     required=True,
-    help="Model URI (models:/segml-tier@champion), run URI or export path.",
+    help="Score as of this ISO 8601 date (2024-06-30 or 2024-06-30T12:00:00Z).",
 )
-@click.option("--as-of", "as_of", required=True, help="Score as of this date.")
 @click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
-@click.option("--out", required=True, help="Output file (.csv or .parquet).")
+@click.option("--out", required=True, help=OUT_HELP)
 @click.option("--no-reasons", is_flag=True, help="Skip per-row reasons (faster).")
-@_friendly
 def score(model_uri, as_of, config_path, overrides, out, no_reasons) -> None:
-    """Score every customer known at AS_OF (leads included) from the raw tables."""
-    from segml.app.tables import load_tables
-    from segml.scoring import score_tables
+    """Score every customer known at AS_OF (leads included) from the raw tables.
 
+    Without the events table the model was trained with, a warning says which
+    features are missing.
+    """
+    from segml.app.tables import load_tables
+    from segml.scoring import load_pipeline, score_tables
+
+    _check_out(out)
+    _check_as_of(as_of)
     cfg = _config(config_path, overrides)
+    pipeline = load_pipeline(model_uri)
     tables = load_tables(cfg.data)
     scored = score_tables(
-        model_uri,
+        pipeline,
         tables.transactions,
         tables.customers,
         tables.events,
@@ -169,41 +307,113 @@ def score(model_uri, as_of, config_path, overrides, out, no_reasons) -> None:
 
 @main.command("score-leads")
 @click.argument("leads", type=click.Path(exists=True, dir_okay=True))
-@click.option("--model", "model_uri", required=True)
-@click.option("--out", required=True, help="Output file (.csv or .parquet).")
+@click.option("--model", "model_uri", required=True, help=MODEL_HELP)
+@click.option("--out", required=True, help=OUT_HELP)
 @click.option("--no-reasons", is_flag=True, help="Skip per-row reasons (faster).")
 @click.option(
     "--as-of",
     "as_of",
     default=None,
-    help="Date for days since sign-up (default: today, UTC).",
+    help="ISO 8601 date for days since sign-up (default: today, UTC).",
 )
-@_friendly
-def score_leads(leads, model_uri, out, no_reasons, as_of) -> None:
-    """Score new leads (a CSV or Parquet of customer attributes) by cold start."""
-    from segml.data import read_customers
-    from segml.scoring import predict
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="YOURS=CANONICAL",
+    help="Read your column YOURS as CANONICAL, e.g. --column sector=industry "
+    "(repeatable; wins over --config).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(),
+    help="Take the column mapping (data.columns.customers) and data.ts_format "
+    "from this YAML config.",
+)
+@click.option(
+    "--allow-missing-attributes",
+    is_flag=True,
+    help="Score leads lacking attribute columns the model was trained on, as "
+    "missing values (default: an error naming them).",
+)
+def score_leads(
+    leads,
+    model_uri,
+    out,
+    no_reasons,
+    as_of,
+    columns,
+    config_path,
+    allow_missing_attributes,
+) -> None:
+    """Score new leads (a CSV or Parquet of customer attributes) by cold start.
 
-    table = read_customers(leads)
-    scored = predict(
-        table.assign(has_history=False),
-        model_uri,
-        reasons=not no_reasons,
-        as_of=as_of,
+    Every attribute column the model's cold-start route learned from must be
+    present (signup_ts stands in for days_since_signup), unless
+    --allow-missing-attributes.
+    """
+    from segml.data import read_customers
+    from segml.data.schema import CUSTOMERS
+    from segml.scoring import check_attributes, load_pipeline
+
+    _check_out(out)
+    _check_as_of(as_of)
+    mapping: dict[str, str] = {}
+    ts_format = None
+    if config_path is not None:
+        cfg = _config(config_path, ())
+        mapping.update(cfg.data.columns.customers)
+        ts_format = cfg.data.ts_format
+    mapping.update(_column_mapping(columns))
+    pipeline = load_pipeline(model_uri)
+    canonical = {k: v for k, v in mapping.items() if k in CUSTOMERS.columns}
+    table = read_customers(leads, columns=canonical or None, ts_format=ts_format)
+    table = _rename_attributes(table, mapping, canonical)
+    check_attributes(
+        table, pipeline, allow_missing=allow_missing_attributes, table="leads"
+    )
+    scored = pipeline.predict(
+        table.assign(has_history=False), reasons=not no_reasons, as_of=as_of
     )
     _write(scored, out)
     click.echo(f"{len(scored)} leads scored -> {out}")
 
 
+def _rename_attributes(table, mapping: dict[str, str], canonical: dict[str, str]):
+    """Rename attribute columns (the data layer maps only its own columns)."""
+    rename = {yours: name for name, yours in mapping.items() if name not in canonical}
+    absent = [yours for yours in rename if yours not in table.columns]
+    if absent:
+        raise SegmlDataError(
+            "leads",
+            absent[0],
+            f"the column mapping reads '{rename[absent[0]]}' from '{absent[0]}', "
+            f"but the table has no such column; it has: {', '.join(table.columns)}",
+        )
+    return table.rename(columns=rename)
+
+
 @main.command()
-@click.option("--model", "model_uri", required=True)
+@click.option("--model", "model_uri", required=True, help=MODEL_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5001, show_default=True)
-def serve(model_uri, host, port) -> None:
-    """Serve the model over HTTP (mlflow models serve, local environment)."""
-    from segml.tracking.serve import serve_command, serve_env
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="uvicorn worker processes answering requests.",
+)
+def serve(model_uri, host, port, workers) -> None:
+    """Serve the model over HTTP (mlflow models serve, local environment).
 
-    args = serve_command(model_uri, host=host, port=port)
+    The model URI is checked to resolve before the server starts.
+    """
+    from segml.tracking.serve import check_model_uri, serve_command, serve_env
+
+    check_model_uri(model_uri)
+    args = serve_command(model_uri, host=host, port=port, workers=workers)
     os.execvpe(args[0], args, serve_env())
 
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
+from segml.errors import SegmlConfigError, SegmlDataError
 from segml.pipeline import SegmlPipeline
 
-__all__ = ["load_pipeline", "predict", "score_tables"]
+__all__ = [
+    "check_attributes",
+    "events_features",
+    "load_pipeline",
+    "predict",
+    "score_tables",
+]
 
 _URI_PREFIXES = ("models:/", "runs:/", "file:", "s3://", "gs://", "dbfs:/", "http")
 
@@ -22,6 +30,12 @@ def load_pipeline(model: str | os.PathLike | SegmlPipeline | object) -> SegmlPip
     as ``"models:/segml-tier@champion"`` or ``"runs:/<id>/model"``, or the path of
     a joblib export (checked against its model card's sha256). URIs are loaded
     once per process and cached.
+
+    Raises
+    ------
+    SegmlConfigError
+        The URI does not resolve (unknown model name, alias or version, unknown
+        run, malformed URI, or a folder without an ``MLmodel`` file).
     """
     if isinstance(model, SegmlPipeline):
         return model
@@ -41,8 +55,102 @@ def load_pipeline(model: str | os.PathLike | SegmlPipeline | object) -> SegmlPip
 @lru_cache(maxsize=8)
 def _load_uri(uri: str) -> SegmlPipeline:
     import mlflow
+    from mlflow.exceptions import MlflowException
 
-    return mlflow.pyfunc.load_model(uri).unwrap_python_model().pipeline
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except MlflowException as exc:
+        raise SegmlConfigError(f"model {uri!r} not found: {exc.message}") from exc
+    return model.unwrap_python_model().pipeline
+
+
+def check_attributes(
+    frame: pd.DataFrame,
+    pipeline: SegmlPipeline,
+    *,
+    allow_missing: bool = False,
+    table: str = "scoring input",
+) -> list[str]:
+    """The attribute columns of the cold-start route that ``frame`` lacks.
+
+    ``days_since_signup`` counts as present when ``signup_ts`` is given (it is
+    derived from it). A missing attribute would be scored as a missing value
+    for every row, so this is an error unless ``allow_missing`` (then one
+    ``UserWarning``).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The rows to score (columns as given).
+    pipeline : SegmlPipeline
+        The fitted pipeline; ``pipeline.attributes`` lists the columns.
+    allow_missing : bool
+        Warn instead of raising.
+    table : str
+        How the error names the input.
+
+    Returns
+    -------
+    list of str
+        The missing attribute columns (empty when all are present).
+
+    Raises
+    ------
+    SegmlDataError
+        Some attributes are missing and ``allow_missing`` is false; the message
+        names the missing and the present columns.
+    """
+    present = {str(c) for c in frame.columns}
+    if frame.index.name is not None:
+        present.add(str(frame.index.name))
+    if "signup_ts" in present:
+        present.add("days_since_signup")
+    missing = [a for a in pipeline.attributes if a not in present]
+    if not missing:
+        return []
+    shown = ", ".join(map(str, frame.columns)) or "(none)"
+    problem = (
+        f"missing attribute column(s) {', '.join(missing)} that the model's "
+        f"cold-start route was trained on (present: {shown}); map your column "
+        "names to these, or allow scoring them as missing values"
+    )
+    if not allow_missing:
+        raise SegmlDataError(table, missing[0], problem)
+    warnings.warn(
+        f"scoring without attribute column(s) {', '.join(missing)}: they are "
+        "missing values for every row",
+        UserWarning,
+        stacklevel=3,
+    )
+    return missing
+
+
+def events_features(pipeline: SegmlPipeline) -> list[str]:
+    """History features the model computed from an event log and learned from.
+
+    These are the catalogue's event features (NaN for everyone without an
+    event log) that a route of the fitted model splits on; empty when the
+    model was trained without events.
+    """
+    from segml.features.catalogue import FEATURES
+
+    windows = tuple(pipeline.feature_params.get("windows", (90, 365)))
+    from_events = {
+        name
+        for feature in FEATURES
+        if "without an event log" in feature.missing
+        for name in feature.expand(windows)
+    }
+    used: list[str] = []
+    for route in getattr(pipeline.predictor, "routes_", {}).values():
+        model = getattr(route, "model", None)
+        if model is None or not hasattr(model, "feature_importances_"):
+            continue
+        splits_by_column = zip(route.columns, model.feature_importances_, strict=True)
+        for column, splits in splits_by_column:
+            if column in from_events and splits > 0 and column not in used:
+                used.append(column)
+    return used
 
 
 def predict(
@@ -51,6 +159,7 @@ def predict(
     *,
     reasons: bool = True,
     as_of: object | None = None,
+    allow_missing_attributes: bool = False,
 ) -> pd.DataFrame:
     """Score customers and leads: same rows, same order, same ids.
 
@@ -65,6 +174,12 @@ def predict(
         Compute the per-row reasons (``False`` is much faster for bulk scoring).
     as_of : date, optional
         Reference date for leads given with ``signup_ts`` only (default: today).
+    allow_missing_attributes : bool
+        By default a frame lacking an attribute column the cold-start route was
+        trained on (``pipeline.attributes``; ``signup_ts`` stands in for
+        ``days_since_signup``) is a :class:`~segml.errors.SegmlDataError`:
+        scoring it would treat the attribute as missing for every row. ``True``
+        scores anyway, with one warning.
 
     Returns
     -------
@@ -72,7 +187,9 @@ def predict(
         ``customer_id``, ``tier``, ``p_<tier>``, ``route``, ``segment``,
         ``reason_1..3``, indexed like ``frame``.
     """
-    return load_pipeline(model).predict(frame, reasons=reasons, as_of=as_of)
+    pipeline = load_pipeline(model)
+    check_attributes(frame, pipeline, allow_missing=allow_missing_attributes)
+    return pipeline.predict(frame, reasons=reasons, as_of=as_of)
 
 
 def score_tables(
@@ -87,11 +204,23 @@ def score_tables(
     """Build features as of ``as_of`` from raw tables and score every known customer.
 
     Customers in ``customers`` without transactions (leads) are scored by the
-    cold-start route.
+    cold-start route. Without ``events`` while the model learned from event
+    features (:func:`events_features`), one ``UserWarning`` says which features
+    are missing for everyone.
     """
     from segml.features import build_features
 
     pipeline = load_pipeline(model)
+    if events is None:
+        used = events_features(pipeline)
+        if used:
+            warnings.warn(
+                "scoring without an events table, but the model was trained with "
+                f"one: {', '.join(used)} are missing for every customer, so "
+                "scores differ from the training's; pass the events table",
+                UserWarning,
+                stacklevel=2,
+            )
     features = build_features(
         transactions, customers, events, as_of=as_of, **pipeline.feature_params
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -56,7 +57,7 @@ def load_config(
     for key, value in parse_overrides(overrides):
         _set_dotted(raw, key, value)
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(_dates_as_text(raw))
     except ValidationError as exc:
         raise SegmlConfigError(_describe(exc, path)) from None
 
@@ -101,6 +102,18 @@ def _set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _dates_as_text(value: Any) -> Any:
+    """YAML reads an unquoted ``2023-01-01`` as a date; every date key of the
+    config is ISO text, so dates go back to the text the user wrote."""
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
 def _describe(exc: ValidationError, path: object) -> str:
     where = f"{path}: " if path else ""
     lines = []
@@ -108,6 +121,11 @@ def _describe(exc: ValidationError, path: object) -> str:
         key = ".".join(str(p) for p in error["loc"]) or "(top level)"
         if error["type"] == "extra_forbidden":
             lines.append(f"{where}unknown key '{key}'")
+        elif error["type"] == "value_error":
+            # our validators' messages name their key already
+            message = error["msg"].removeprefix("Value error, ")
+            named = message.startswith(key) or message.startswith(key.split(".")[0])
+            lines.append(f"{where}{message}" if named else f"{where}{key}: {message}")
         else:
             got = error.get("input")
             shown = "" if isinstance(got, dict) else f" (got {got!r})"

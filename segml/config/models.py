@@ -6,9 +6,14 @@ Unknown keys and wrong values are errors that name the key.
 
 from __future__ import annotations
 
+import difflib
+import inspect
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from segml.config.dates import iso_text, parse_iso
 
 __all__ = [
     "Config",
@@ -35,6 +40,23 @@ class SyntheticConfig(_Section):
     start: str = "2022-01-01"
     end: str = "2024-12-31"
     lead_share: float = Field(0.15, ge=0.0, lt=1.0)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object, info) -> str:
+        # YAML reads an unquoted 2023-01-01 as a date: accept it, keep it as text
+        return iso_text(value, f"data.synthetic.{info.field_name}")
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> SyntheticConfig:
+        start = parse_iso(self.start, "data.synthetic.start")
+        end = parse_iso(self.end, "data.synthetic.end")
+        if start >= end:
+            raise ValueError(
+                f"data.synthetic.start ({self.start}) must be before "
+                f"data.synthetic.end ({self.end})"
+            )
+        return self
 
 
 class TableColumns(_Section):
@@ -140,7 +162,7 @@ class TrainingConfig(_Section):
     def _dates_as_text(cls, value: object) -> object:
         # YAML reads an unquoted 2024-03-01 as a date; keep it as written.
         if isinstance(value, list | tuple):
-            return [v.isoformat() if hasattr(v, "isoformat") else v for v in value]
+            return [iso_text(v, "training.cutoffs") for v in value]
         return value
 
     @model_validator(mode="after")
@@ -184,6 +206,63 @@ class ModelConfig(_Section):
             "min_child_samples": 20,
         }
     )
+
+    @field_validator("lgbm")
+    @classmethod
+    def _lgbm_names(cls, value: dict) -> dict:
+        if "random_state" in value:
+            raise ValueError(
+                "model.lgbm.random_state: set the seed with model.seed instead"
+            )
+        _check_names(value, "model.lgbm", _lgbm_parameters(), "lightgbm.LGBMClassifier")
+        return value
+
+    @field_validator("value_ranker")
+    @classmethod
+    def _ranker_names(cls, value: dict) -> dict:
+        if "random_state" in value:
+            raise ValueError(
+                "model.value_ranker.random_state: set the seed with model.seed instead"
+            )
+        _check_names(
+            value, "model.value_ranker", _ranker_parameters(), "segml ValueRanker"
+        )
+        return value
+
+
+def _check_names(params: dict, key: str, valid: frozenset[str], owner: str) -> None:
+    """Raise naming the first key of ``params`` that ``owner`` does not take."""
+    for name in params:
+        if name in valid:
+            continue
+        close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"{key}.{name}: not a parameter of {owner}{hint}")
+
+
+@lru_cache(maxsize=1)
+def _lgbm_parameters() -> frozenset[str]:
+    """``LGBMClassifier`` arguments and every LightGBM parameter and alias."""
+    import lightgbm
+
+    names = set(lightgbm.LGBMClassifier().get_params())
+    try:  # a private table of LightGBM's; without it, the sklearn names only
+        from lightgbm.basic import _ConfigAliases
+
+        aliases = _ConfigAliases._get_all_param_aliases()
+        names |= set(aliases) | {a for group in aliases.values() for a in group}
+    except (ImportError, AttributeError):  # pragma: no cover
+        pass
+    return frozenset(names - {"random_state"})
+
+
+@lru_cache(maxsize=1)
+def _ranker_parameters() -> frozenset[str]:
+    """Keyword arguments of :class:`~segml.model.value_ranker.ValueRanker`."""
+    from segml.model.value_ranker import ValueRanker
+
+    params = inspect.signature(ValueRanker.__init__).parameters
+    return frozenset(set(params) - {"self", "random_state"})
 
 
 class MlflowConfig(_Section):

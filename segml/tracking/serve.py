@@ -22,9 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from segml.errors import SegmlConfigError
+
 __all__ = [
     "LocalServer",
     "as_served",
+    "check_model_uri",
     "free_port",
     "local_server",
     "serve_command",
@@ -41,6 +44,9 @@ def serve_command(
 ) -> list[str]:
     """``mlflow models serve`` with the local environment (no env rebuild).
 
+    ``workers`` uvicorn processes answer requests (MLflow's default, 1, when
+    ``None``).
+
     Examples
     --------
     >>> serve_command("models:/m@champion", port=8000)[1:4]
@@ -52,8 +58,30 @@ def serve_command(
         *("--host", host, "--port", str(port)),
     ]
     if workers is not None:
-        command += ["--workers", str(workers)]
+        if int(workers) < 1:
+            raise SegmlConfigError(f"--workers must be at least 1, got {workers}")
+        command += ["--workers", str(int(workers))]
     return command
+
+
+def check_model_uri(model_uri: str) -> None:
+    """Raise unless ``model_uri`` resolves to an MLflow model (reads its MLmodel).
+
+    ``mlflow models serve`` would otherwise fail with a traceback after its
+    start-up; a segml joblib export folder is not servable (it has no MLmodel).
+
+    Raises
+    ------
+    SegmlConfigError
+        Naming the URI and what MLflow could not find.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow.models.get_model_info(model_uri)
+    except MlflowException as exc:
+        raise SegmlConfigError(f"model {model_uri!r} not found: {exc.message}") from exc
 
 
 def serve_env() -> dict[str, str]:
