@@ -1,14 +1,16 @@
 """The MLflow pyfunc model, logged *from code* (not pickled).
 
 MLflow executes this file when loading the model: it wraps the exported segml
-pipeline, whose joblib file and model card are the model's artifacts. The sha256
-in the card is checked before the pipeline is unpickled.
+pipeline, whose joblib file and model card are the model's artifacts. Before
+the pipeline is unpickled, every file of the logged model is checked against
+the model's manifest (``segml_manifest.json``) and the artifacts against the
+model card; the pipeline is then read where MLflow keeps the artifacts (no
+temporary copy). Boolean columns (``has_history``, ...) are declared ``Any`` in
+the signature and parsed strictly here: MLflow would read ``"False"`` as true.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import mlflow
@@ -20,15 +22,27 @@ class SegmlPyfuncModel(PythonModel):
     """Score customers and leads with the segml predict contract."""
 
     def load_context(self, context) -> None:
-        from segml.persist import ARTIFACT_NAME, CARD_NAME, load_model_file
+        from segml.persist import load_model_file, verify_manifest
+        from segml.tracking.model import LOGGED_EXCLUDED, column_kinds, model_root
 
-        folder = Path(tempfile.mkdtemp(prefix="segml-model-"))
-        shutil.copy(context.artifacts["pipeline"], folder / ARTIFACT_NAME)
-        shutil.copy(context.artifacts["model_card"], folder / CARD_NAME)
-        self.pipeline = load_model_file(folder)
+        artifact = Path(context.artifacts["pipeline"])
+        verify_manifest(model_root(artifact), exclude=LOGGED_EXCLUDED)
+        self.pipeline = load_model_file(artifact)
+        kinds = column_kinds(self.pipeline)
+        self.boolean_columns = [c for c, k in kinds.items() if k == "boolean"]
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return self.pipeline.predict(model_input)
+        from segml.errors import SegmlDataError
+        from segml.tracking.model import strict_booleans
+
+        try:
+            rows = strict_booleans(model_input, self.boolean_columns)
+            return self.pipeline.predict(rows)
+        except SegmlDataError as exc:  # the caller's data: a 400, not a 500
+            from mlflow.exceptions import MlflowException
+            from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from exc
 
 
 mlflow.models.set_model(SegmlPyfuncModel())
