@@ -7,6 +7,7 @@ import sys
 
 import mlflow
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from segml.cli import main
@@ -57,37 +58,138 @@ def test_compare_unknown_metric(trained):
 
 
 def test_promote_moves_champion(trained):
-    result = CliRunner().invoke(main, ["promote", "--name", "segml-test-tier"])
+    # --force: the tiny test model may score below its best baseline
+    result = CliRunner().invoke(
+        main, ["promote", "--name", "segml-test-tier", "--force"]
+    )
     assert result.exit_code == 0, result.output
     client = mlflow.MlflowClient(trained.tracking_uri)
     champion = client.get_model_version_by_alias("segml-test-tier", "champion")
     assert str(champion.version) == trained.version
 
 
+@pytest.mark.parametrize(("flag", "force"), [([], False), (["--force"], True)])
+def test_promote_passes_force(monkeypatch, workdir, flag, force):
+    calls = []
+
+    def fake_promote(name, **kwargs):
+        calls.append((name, kwargs))
+        return "7"
+
+    monkeypatch.setattr("segml.app.compare.promote", fake_promote)
+    result = CliRunner().invoke(main, ["promote", "--name", "m", *flag])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "m@champion -> version 7\n"
+    assert calls[0][1]["force"] is force
+
+
+def leads_frame(trained) -> pd.DataFrame:
+    """Three leads with every attribute the model learned from."""
+    attributes = trained.outcome.pipeline.attributes
+    snapshot = trained.outcome.snapshot.reset_index()
+    leads = snapshot.loc[~snapshot["has_history"], ["customer_id", *attributes]]
+    return leads.head(3).reset_index(drop=True)
+
+
+def score_leads(path, trained, workdir, *options):
+    out = workdir / "scored-leads.parquet"
+    out.unlink(missing_ok=True)
+    args = ["score-leads", str(path), "--model", str(trained.export_dir)]
+    result = CliRunner().invoke(main, [*args, "--out", str(out), *options])
+    return result, out
+
+
 def test_score_leads_writes_one_row_per_lead(trained, workdir):
-    leads = pd.DataFrame(
-        {
-            "customer_id": ["L1", "L2", "L3"],
-            "industry": ["retail", "software", "unheard-of"],
-            "company_size": ["small", "large", "medium"],
-        }
-    )
+    leads = leads_frame(trained)
     leads.to_csv(workdir / "leads.csv", index=False)
-    result = CliRunner().invoke(
-        main,
-        [
-            "score-leads",
-            str(workdir / "leads.csv"),
-            "--model",
-            str(trained.export_dir),
-            "--out",
-            str(workdir / "scored.parquet"),
-        ],
+    result, out = score_leads(workdir / "leads.csv", trained, workdir)
+    assert result.exit_code == 0, result.output
+    scored = pd.read_parquet(out)
+    assert scored["customer_id"].tolist() == leads["customer_id"].tolist()
+    assert set(scored["route"]) == {"cold_start"}
+    expected = trained.outcome.pipeline.predict(leads.assign(has_history=False))
+    assert scored["tier"].tolist() == expected["tier"].tolist()
+
+
+def test_score_leads_missing_attributes_is_one_line(trained, workdir):
+    attributes = trained.outcome.pipeline.attributes
+    assert "industry" in attributes and "days_since_signup" in attributes
+    leads = leads_frame(trained)[["customer_id", "industry", "company_size"]]
+    leads.to_csv(workdir / "partial.csv", index=False)
+    result, out = score_leads(workdir / "partial.csv", trained, workdir)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    missing = [a for a in attributes if a not in ("industry", "company_size")]
+    assert line.startswith(f"error: table 'leads', column '{missing[0]}': ")
+    assert f"missing attribute column(s) {', '.join(missing)} " in line
+    assert "(present: customer_id, industry, company_size)" in line
+    assert not out.exists()
+
+
+def test_score_leads_allow_missing_attributes_warns_once(trained, workdir):
+    leads = leads_frame(trained)[["customer_id", "industry", "company_size"]]
+    leads.to_csv(workdir / "partial.csv", index=False)
+    result, out = score_leads(
+        workdir / "partial.csv", trained, workdir, "--allow-missing-attributes"
     )
     assert result.exit_code == 0, result.output
-    scored = pd.read_parquet(workdir / "scored.parquet")
-    assert scored["customer_id"].tolist() == ["L1", "L2", "L3"]
-    assert set(scored["route"]) == {"cold_start"}
+    warnings = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
+    assert len(warnings) == 1 and "region" in warnings[0], result.stderr
+    assert len(pd.read_parquet(out)) == 3
+
+
+def test_score_leads_signup_ts_stands_in_for_days_since_signup(trained, workdir):
+    leads = leads_frame(trained)
+    leads = leads.drop(columns="days_since_signup").assign(signup_ts="2024-06-01")
+    leads.to_csv(workdir / "signup.csv", index=False)
+    result, out = score_leads(
+        workdir / "signup.csv", trained, workdir, "--as-of", "2024-06-11"
+    )
+    assert result.exit_code == 0, result.output
+    given = leads_frame(trained).assign(days_since_signup=10.0, has_history=False)
+    expected = trained.outcome.pipeline.predict(given)
+    assert pd.read_parquet(out)["tier"].tolist() == expected["tier"].tolist()
+
+
+def test_score_leads_column_mapping(trained, workdir):
+    leads = leads_frame(trained).rename(
+        columns={"industry": "Sector", "customer_id": "Lead ID"}
+    )
+    leads.to_csv(workdir / "renamed.csv", index=False)
+    result, out = score_leads(
+        workdir / "renamed.csv", trained, workdir,
+        "--column", "Sector=industry", "--column", "Lead ID=customer_id",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    expected = trained.outcome.pipeline.predict(
+        leads_frame(trained).assign(has_history=False)
+    )
+    scored = pd.read_parquet(out)
+    assert scored["customer_id"].tolist() == leads["Lead ID"].tolist()
+    assert scored["tier"].tolist() == expected["tier"].tolist()
+
+
+def test_score_leads_column_mapping_from_config(trained, workdir):
+    leads = leads_frame(trained).rename(columns={"industry": "Sector"})
+    leads.to_csv(workdir / "renamed.csv", index=False)
+    config = workdir / "leads-config.yaml"
+    config.write_text("data:\n  columns:\n    customers:\n      industry: Sector\n")
+    result, out = score_leads(
+        workdir / "renamed.csv", trained, workdir, "--config", str(config)
+    )
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_parquet(out)) == 3
+
+
+def test_score_leads_mapping_a_column_that_is_not_there(trained, workdir):
+    leads_frame(trained).to_csv(workdir / "leads.csv", index=False)
+    result, _ = score_leads(
+        workdir / "leads.csv", trained, workdir, "--column", "Sektor=industry"
+    )
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: table 'leads', column 'Sektor': ")
+    assert "reads 'industry' from 'Sektor'" in line
 
 
 def test_score_from_raw_tables(trained, small_config, workdir):
@@ -108,6 +210,52 @@ def test_score_from_raw_tables(trained, small_config, workdir):
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "events table" not in result.stderr  # the synthetic data has events
     scored = pd.read_csv(workdir / "scored.csv")
     assert scored["customer_id"].is_unique
     assert set(scored["route"]) == {"history", "cold_start"}
+
+
+def test_score_without_the_events_table_warns_once(trained, small_config, workdir):
+    from segml.app.tables import load_tables
+
+    tables = load_tables(small_config.data)
+    assert tables.events is not None  # the model was trained with events
+    tables.transactions.to_parquet(workdir / "tx.parquet")
+    tables.customers.to_parquet(workdir / "customers.parquet")
+    result = CliRunner().invoke(
+        main,
+        [
+            "score",
+            "--model", str(trained.export_dir),
+            "--as-of", "2024-06-30",
+            "--set", "data.source=files",
+            "--set", f"data.transactions={workdir / 'tx.parquet'}",
+            "--set", f"data.customers={workdir / 'customers.parquet'}",
+            "--out", str(workdir / "no-events.csv"),
+            "--no-reasons",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    warnings = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert "scoring without an events table" in warnings[0]
+    assert "complaints" in warnings[0] or "nps_last" in warnings[0]
+
+
+def test_events_features_are_those_a_route_splits_on():
+    from types import SimpleNamespace
+
+    from segml.scoring import events_features
+
+    def pipeline(splits):
+        route = SimpleNamespace(
+            columns=["orders", "complaints", "nps_last"],
+            model=SimpleNamespace(feature_importances_=splits),
+        )
+        predictor = SimpleNamespace(routes_={"history": route, "cold_start": None})
+        return SimpleNamespace(feature_params={}, predictor=predictor)
+
+    assert events_features(pipeline([5, 0, 0])) == []
+    assert events_features(pipeline([5, 2, 0])) == ["complaints"]
+    assert events_features(pipeline([0, 1, 4])) == ["complaints", "nps_last"]

@@ -16,7 +16,10 @@ from segml.cli import main
 from segml.errors import SegmlConfigError
 
 MODEL = "models:/segml-test-tier@candidate"
-SMALL_DATA = ["--set", "data.synthetic.n_customers=300", "--set", "data.synthetic.seed=3"]
+SMALL_DATA = [
+    *("--set", "data.synthetic.n_customers=300"),
+    *("--set", "data.synthetic.seed=3"),
+]
 
 
 def run(*args: str):
@@ -113,9 +116,7 @@ def test_serve_zero_workers_is_one_line(monkeypatch):
 @pytest.mark.parametrize("as_of", ["2024-13-01", "01/06/2024", "20240630", "June 30"])
 def test_as_of_must_be_iso_and_is_checked_before_the_model(as_of):
     # the model does not exist either: the date is checked first
-    result = run(
-        "score", "--model", "/no/model", "--as-of", as_of, "--out", "s.csv"
-    )
+    result = run("score", "--model", "/no/model", "--as-of", as_of, "--out", "s.csv")
     one_error_line(result, "--as-of", repr(as_of))
 
 
@@ -230,9 +231,7 @@ def test_two_columns_named_amount(workdir):
 def test_data_error_rows_stay_on_the_line(workdir):
     path = workdir / "no-id.csv"
     path.write_text(
-        "customer_id,order_id,ts,amount\n"
-        "c1,o1,2024-01-05,10.0\n"
-        ",o2,2024-02-05,20.0\n"
+        "customer_id,order_id,ts,amount\nc1,o1,2024-01-05,10.0\n,o2,2024-02-05,20.0\n"
     )
     result = run(
         "train", "--set", "data.source=files", "--set", f"data.transactions={path}"
