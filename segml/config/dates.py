@@ -12,9 +12,7 @@ import re
 
 from segml.errors import SegmlConfigError
 
-__all__ = ["ISO_HINT", "iso_text", "parse_iso"]
-
-ISO_HINT = "an ISO 8601 date such as 2024-06-30 or 2024-06-30T12:00:00Z"
+__all__ = ["iso_text", "parse_iso"]
 
 _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}"
@@ -71,7 +69,7 @@ def iso_text(value: object, name: str) -> str:
     """
     if isinstance(value, dt.date):
         return value.isoformat()
-    if not isinstance(value, str):
-        raise SegmlConfigError(f"{name}: expected {ISO_HINT}, got {value!r}")
+    if not isinstance(value, str):  # e.g. 20230101, which YAML reads as a number
+        value = str(value)
     parse_iso(value, name)
     return value.strip()

@@ -49,8 +49,9 @@ def load_config(
             raise SegmlConfigError(f"config file not found: {file}")
         try:
             loaded = yaml.safe_load(file.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise SegmlConfigError(f"{file}: not valid YAML: {exc}") from exc
+        except (yaml.YAMLError, ValueError) as exc:  # ValueError: 2023-02-30
+            message = " ".join(str(exc).split())
+            raise SegmlConfigError(f"{file}: not valid YAML: {message}") from exc
         if not isinstance(loaded, dict):
             raise SegmlConfigError(f"{file}: the top level must be a mapping")
         raw = loaded
@@ -73,8 +74,9 @@ def parse_overrides(overrides: Iterable[str]) -> list[tuple[str, Any]]:
             )
         try:
             parsed.append((key.strip(), yaml.safe_load(value)))
-        except yaml.YAMLError as exc:
-            raise SegmlConfigError(f"override {item!r}: bad value: {exc}") from exc
+        except (yaml.YAMLError, ValueError) as exc:  # ValueError: 2023-02-30
+            message = " ".join(str(exc).split())
+            raise SegmlConfigError(f"override {item!r}: bad value: {message}") from exc
     return parsed
 
 

@@ -210,10 +210,11 @@ class ModelConfig(_Section):
     @field_validator("lgbm")
     @classmethod
     def _lgbm_names(cls, value: dict) -> dict:
-        if "random_state" in value:
-            raise ValueError(
-                "model.lgbm.random_state: set the seed with model.seed instead"
-            )
+        for name in _SEED_NAMES:
+            if name in value:
+                raise ValueError(
+                    f"model.lgbm.{name}: set the seed with model.seed instead"
+                )
         _check_names(value, "model.lgbm", _lgbm_parameters(), "lightgbm.LGBMClassifier")
         return value
 
@@ -228,6 +229,10 @@ class ModelConfig(_Section):
             value, "model.value_ranker", _ranker_parameters(), "segml ValueRanker"
         )
         return value
+
+
+#: LightGBM's names of the seed, which segml sets from ``model.seed``
+_SEED_NAMES = ("random_state", "seed", "random_seed")
 
 
 def _check_names(params: dict, key: str, valid: frozenset[str], owner: str) -> None:
@@ -253,7 +258,7 @@ def _lgbm_parameters() -> frozenset[str]:
         names |= set(aliases) | {a for group in aliases.values() for a in group}
     except (ImportError, AttributeError):  # pragma: no cover
         pass
-    return frozenset(names - {"random_state"})
+    return frozenset(names - set(_SEED_NAMES))
 
 
 @lru_cache(maxsize=1)
