@@ -204,15 +204,28 @@ def check_column_names(
 def _exact_duplicates(frame: pd.DataFrame) -> np.ndarray:
     """``frame.duplicated(keep="first")`` as a boolean array, cheaply.
 
-    Rows can only be equal when their numbers and timestamps are: those
-    columns are hashed first (fast), and the full comparison, whose cost is
-    in the text columns, runs on the rows that collide there only.
+    Rows can only be equal when their timestamps and amounts are: the bits
+    of those two columns are mixed into one integer key (numpy arithmetic, no
+    hashing pass), and the full comparison, whose cost is in the text
+    columns, runs on the rows whose keys collide only. Without those columns,
+    every number and timestamp column is hashed instead. (500 k lines: 11 ms,
+    against 36 ms hashing the five number columns of ``make_crm``.)
     """
+    fast = [c for c in ("ts", "amount") if c in frame and frame[c].dtype.kind in "fM"]
     plain = [c for c in frame.columns if frame[c].dtype.kind in "biufcmM"]
     if not plain:
         return frame.duplicated(keep="first").to_numpy()
-    hashed = pd.util.hash_pandas_object(frame[plain], index=False)
-    candidates = hashed.duplicated(keep=False).to_numpy()
+    if fast:
+        key = np.zeros(len(frame), dtype=np.int64)
+        for column in fast:
+            values = frame[column].to_numpy()
+            if values.dtype.kind == "f":
+                values = values + 0.0  # -0.0 and 0.0 are equal: one bit pattern
+            key = key * np.int64(-7046029254386353131) + values.view(np.int64)
+        candidates = pd.Series(key).duplicated(keep=False).to_numpy()
+    else:
+        hashed = pd.util.hash_pandas_object(frame[plain], index=False)
+        candidates = hashed.duplicated(keep=False).to_numpy()
     out = np.zeros(len(frame), dtype=bool)
     if candidates.any():
         out[candidates] = frame.loc[candidates].duplicated(keep="first").to_numpy()

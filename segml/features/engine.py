@@ -326,10 +326,15 @@ def _scan(
     for column, kind in spec.columns.items():
         if column in raw.columns:
             typed[column] = _typed(raw, column, kind, spec.name, ts_format)
-    _check_values(raw, typed, spec, ts_format)
     extra = [c for c in raw.columns if c not in typed]
-    full = raw.select(**typed, **{c: raw[c] for c in extra})
+    line = {**typed, **{c: raw[c] for c in extra}}
+    keyed = None
     if spec.name == "transactions" and "order_id" in typed:
+        keyed = typed["order_id"].notnull()
+    counts = _check_values(raw, typed, spec, ts_format, line=line, keyed=keyed)
+    full = raw.select(**line)
+    if keyed is not None and counts["_hashes"] < counts["_keyed"]:
+        # two lines with an order id share a hash: compare them exactly
         full = _drop_duplicate_lines(full)
     return full if keep_extra else full.select(*typed)
 
@@ -339,12 +344,18 @@ def _check_values(
     typed: dict[str, ibis.Value],
     spec: TableSpec,
     ts_format: str | None,
-) -> None:
+    *,
+    line: dict[str, ibis.Value],
+    keyed: ibis.Value | None,
+) -> pd.Series:
     """The value checks of the contract, in one aggregate over the scan.
 
     Counts the rows, the missing values of each required column (a NaN
     number counts as missing) and the infinite or too large numbers; on a
-    failure, a second query takes up to five offending rows.
+    failure, a second query takes up to five offending rows. With ``keyed``
+    (the lines that have an order id), the same pass counts them and the
+    distinct hashes of their whole ``line``: fewer hashes than lines means
+    possible duplicate lines. Returns the counts.
     """
     conditions: dict[str, tuple[str, str, ibis.Value]] = {}
     for column, kind in spec.columns.items():
@@ -361,6 +372,11 @@ def _check_values(
             conditions[f"_range_{column}"] = ("range", column, big.fill_null(False))
     metrics = {"_rows": raw.count()}
     metrics.update({k: cond.sum() for k, (_, _, cond) in conditions.items()})
+    for key in spec.unique:
+        metrics[f"_distinct_{key}"] = typed[key].nunique()
+    if keyed is not None:
+        metrics["_keyed"] = keyed.sum()
+        metrics["_hashes"] = ibis.struct(line).hash().nunique(where=keyed)
     try:
         counts = to_frame(raw.aggregate(**metrics)).iloc[0]
     except duckdb.InvalidInputException as exc:
@@ -383,22 +399,33 @@ def _check_values(
             raise missing_error(spec.name, column, n, rows)
         example = to_frame(raw.filter(cond).select(v=typed[column]).limit(1))
         raise out_of_range_error(spec.name, column, n, example["v"].iloc[0], rows)
+    for key in spec.unique:
+        n_rows = int(counts["_rows"])
+        if int(counts[f"_distinct_{key}"]) < n_rows:
+            value = typed[key]
+            per = raw.group_by(_key=value).aggregate(_n=raw.count())
+            repeated = per.filter(per._n > 1)
+            n = int(to_frame(repeated.count().as_table()).iloc[0, 0])
+            rows = to_frame(
+                raw.filter(value.isin(repeated._key)).order_by(value).limit(5)
+            )
+            raise SegmlDataError(
+                spec.name,
+                key,
+                f"{n} value(s) of '{key}' appear more than once; each must be unique",
+                rows,
+            )
+    return counts.fillna(0)
 
 
 def _drop_duplicate_lines(full: ibis.Table) -> ibis.Table:
     """``full`` without exact duplicate order lines, warning how many.
 
-    Lines are hashed and the hashes grouped (cheap: one 8-byte key); only when
-    two lines share a hash are the lines with an ``order_id`` compared
-    exactly, and only when some are equal does the scan get a ``DISTINCT``.
+    Called when two lines with an ``order_id`` share a hash: they are
+    compared exactly, and only when some are equal does the scan get a
+    ``DISTINCT``.
     """
     keyed = full.filter(full.order_id.notnull())
-    line = ibis.struct({c: keyed[c] for c in keyed.columns})
-    hashes = keyed.select(_h=line.hash())
-    collisions = hashes.group_by("_h").aggregate(_n=hashes.count())
-    collisions = collisions.filter(collisions._n > 1).count()
-    if not int(to_frame(collisions.as_table()).iloc[0, 0]):
-        return full
     n = int(to_frame(keyed.count().as_table()).iloc[0, 0]) - int(
         to_frame(keyed.distinct().count().as_table()).iloc[0, 0]
     )
@@ -478,7 +505,8 @@ def _typed_ts(
             naive=(~aware).sum(where=value.notnull()),
         )
     )
-    n_aware, n_naive = int(counts["aware"].iloc[0] or 0), int(counts["naive"].iloc[0])
+    counts = counts.fillna(0)  # sums over no rows are NULL
+    n_aware, n_naive = int(counts["aware"].iloc[0]), int(counts["naive"].iloc[0])
     if n_aware and n_naive:
         rows = to_frame(raw.filter(aware).limit(2))
         rows = pd.concat([rows, to_frame(raw.filter(~aware).limit(3))])
