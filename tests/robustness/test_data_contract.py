@@ -541,3 +541,17 @@ def test_two_identical_builds_are_identical_bit_for_bit():
             tx, crm.customers, crm.events, as_of=as_of, engine_settings=settings
         )
         pd.testing.assert_frame_equal(first, again, check_exact=True)
+
+
+def test_builds_with_several_threads_agree_to_the_last_bits():
+    # documented in engine.connect: only the float sums may differ, ~1e-16
+    crm = make_crm(300, seed=3)
+    tx = crm.transactions
+    as_of = tx["ts"].max()
+    first = build_features(tx, crm.customers, crm.events, as_of=as_of)
+    again = build_features(tx, crm.customers, crm.events, as_of=as_of)
+    pd.testing.assert_frame_equal(first, again, check_exact=False, rtol=1e-12)
+    one = build_features(
+        tx, crm.customers, crm.events, as_of=as_of, engine_settings={"threads": 1}
+    )
+    pd.testing.assert_frame_equal(first, one, check_exact=False, rtol=1e-12)
