@@ -34,9 +34,9 @@ class _SegmlGroup(click.Group):
             try:
                 return super().invoke(ctx)
             except click.UsageError as exc:
-                if debug or exc.ctx is None or exc.ctx.parent is None:
+                if debug or exc.ctx is None:
                     raise
-                # a subcommand's bad option: one line, with where to look
+                # a bad option or command: one line, with where to look
                 path = exc.ctx.command_path
                 message = " ".join(exc.format_message().split())
                 click.echo(f"error: {message} (see '{path} --help')", err=True)
@@ -91,9 +91,11 @@ def _config(path: str | None, overrides: tuple[str, ...]):
 
 
 def _check_out(out: str) -> None:
-    """``--out`` must be a file type we write, before any scoring is done."""
+    """``--out`` must be a file type we write, in a folder we can write to,
+    before any scoring is done."""
     if Path(out).suffix.lower() not in OUT_SUFFIXES:
         raise SegmlConfigError(f"--out must end in .csv or .parquet, got {out}")
+    _check_writable(str(Path(out).parent), "--out")
 
 
 def _check_as_of(as_of: str | None) -> None:
@@ -116,7 +118,6 @@ def _check_writable(folder: str, key: str) -> None:
 
 
 def _write(frame, out: str) -> None:
-    _check_out(out)
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix.lower() in (".parquet", ".pq"):

@@ -271,3 +271,15 @@ def test_debug_from_the_environment(monkeypatch):
     monkeypatch.setenv("SEGML_DEBUG", "1")
     result = run("train", "--set", "data.synthetic.start=notadate")
     assert isinstance(result.exception, SegmlConfigError)
+
+
+def test_out_folder_that_cannot_be_written_is_checked_first(workdir):
+    blocker = workdir / "out-blocker"
+    blocker.write_text("not a folder")
+    out = f"{blocker}/scores/s.csv"
+    result = run("score", "--model", "/no/model", "--as-of", "2024-06-30", "--out", out)
+    one_error_line(result, f"--out: cannot write to {blocker}/scores")
+
+
+def test_unknown_command_is_one_line():
+    one_error_line(run("scroe"), "No such command 'scroe'", "--help")
