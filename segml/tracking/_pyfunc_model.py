@@ -22,11 +22,11 @@ class SegmlPyfuncModel(PythonModel):
     """Score customers and leads with the segml predict contract."""
 
     def load_context(self, context) -> None:
-        from segml.persist import load_model_file, verify_manifest
-        from segml.tracking.model import LOGGED_EXCLUDED, column_kinds, model_root
+        from segml.persist import load_model_file
+        from segml.tracking.model import column_kinds, verify_logged_model
 
         artifact = Path(context.artifacts["pipeline"])
-        verify_manifest(model_root(artifact), exclude=LOGGED_EXCLUDED)
+        verify_logged_model(artifact)
         self.pipeline = load_model_file(artifact)
         kinds = column_kinds(self.pipeline)
         self.boolean_columns = [c for c, k in kinds.items() if k == "boolean"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ __all__ = [
     "model_signature",
     "pip_requirements",
     "strict_booleans",
+    "verify_logged_model",
+    "verify_model_uri",
 ]
 
 MODEL_CODE = Path(__file__).with_name("_pyfunc_model.py")
@@ -40,6 +43,10 @@ LOGGED_EXCLUDED = frozenset({"registered_model_meta"})
 #: Packages of the ``fast`` extra, pinned in the model only where installed.
 FAST_EXTRA = ("lleaves", "llvmlite")
 _TABLE = "scoring input"
+# True only while this process runs mlflow.pyfunc.log_model for segml: MLflow
+# then loads the freshly saved model to check the serving example, before the
+# manifest can exist (it covers the files MLflow is writing).
+_LOGGING: ContextVar[bool] = ContextVar("segml_logging_model", default=False)
 _TRUE = frozenset({"true", "1", "1.0", "yes"})
 _FALSE = frozenset({"false", "0", "0.0", "no"})
 
@@ -219,6 +226,22 @@ def strict_booleans(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame
 # --- logging and loading ----------------------------------------------------
 
 
+def verify_logged_model(artifact: str | os.PathLike) -> None:
+    """Check the files of the logged model holding ``artifact`` (the pyfunc
+    model's ``load_context``).
+
+    The one exception: while this process is logging a segml model, MLflow
+    loads the just-saved copy to check the input example, and that copy has no
+    manifest yet; its artifacts are still checked against the model card.
+    """
+    from segml.persist import MANIFEST_NAME, verify_manifest
+
+    root = model_root(artifact)
+    if _LOGGING.get() and not (root / MANIFEST_NAME).exists():
+        return
+    verify_manifest(root, exclude=LOGGED_EXCLUDED)
+
+
 def model_root(artifact: str | os.PathLike) -> Path:
     """The logged model's folder (the one holding ``MLmodel``) above a file."""
     path = Path(artifact).resolve()
@@ -255,18 +278,22 @@ def log_pipeline_model(
 
     export_dir = Path(export_dir)
     kinds = column_kinds(pipeline)
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(MODEL_CODE),
-        artifacts={
-            "pipeline": str(export_dir / ARTIFACT_NAME),
-            "model_card": str(export_dir / CARD_NAME),
-        },
-        code_paths=[str(Path(__file__).resolve().parents[1])],
-        signature=model_signature(pipeline),
-        input_example=conform_example(example, kinds),
-        pip_requirements=pip_requirements(),
-    )
+    token = _LOGGING.set(True)
+    try:
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(MODEL_CODE),
+            artifacts={
+                "pipeline": str(export_dir / ARTIFACT_NAME),
+                "model_card": str(export_dir / CARD_NAME),
+            },
+            code_paths=[str(Path(__file__).resolve().parents[1])],
+            signature=model_signature(pipeline),
+            input_example=conform_example(example, kinds),
+            pip_requirements=pip_requirements(),
+        )
+    finally:
+        _LOGGING.reset(token)
     seal_logged_model(info.model_id, info.model_uri)
     if registered_model:
         version = mlflow.register_model(info.model_uri, registered_model).version
@@ -289,13 +316,25 @@ def seal_logged_model(model_id: str, model_uri: str) -> None:
         mlflow.MlflowClient().log_model_artifact(model_id, str(manifest))
 
 
-def load_verified(model_uri: str):
-    """``mlflow.pyfunc.load_model`` after checking the model's manifest with
-    this installed segml, before any of the model's own code runs."""
+def verify_model_uri(model_uri: str) -> Path:
+    """Check the logged model at ``model_uri`` against its manifest with this
+    installed segml (none of the model's code runs); returns its local folder.
+
+    For ``segml serve`` and any loader to call before handing the model to
+    MLflow: the check inside the model's ``load_context`` runs only after
+    MLflow has executed the model's own files (see ``docs/security.md``).
+    """
     import mlflow
 
     from segml.persist import verify_manifest
 
-    local = mlflow.artifacts.download_artifacts(model_uri)
+    local = Path(mlflow.artifacts.download_artifacts(model_uri))
     verify_manifest(local, exclude=LOGGED_EXCLUDED)
-    return mlflow.pyfunc.load_model(local)
+    return local
+
+
+def load_verified(model_uri: str):
+    """``mlflow.pyfunc.load_model`` after :func:`verify_model_uri`."""
+    import mlflow
+
+    return mlflow.pyfunc.load_model(str(verify_model_uri(model_uri)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -59,3 +60,50 @@ def test_server_scores_a_bare_lead(server, trained):
     assert served.loc[0, "route"] == "cold_start"
     assert served.loc[0, "customer_id"] == "new-1"
     assert abs(served.loc[0, ["p_A", "p_B", "p_C"]].sum() - 1) < 1e-9
+
+
+def post_status(url: str, frame: pd.DataFrame) -> tuple[int, dict]:
+    body = json.dumps(
+        {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
+    ).encode()
+    request = urllib.request.Request(
+        f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_server_reads_has_history_strings_strictly(server, trained):
+    snapshot = trained.outcome.snapshot.reset_index()
+    history = as_served(snapshot.loc[snapshot["has_history"]].head(4))
+    sent = ["False", "true", "0", "YES"]  # MLflow's bool cast read all as true
+    rows = history.assign(has_history=pd.Series(sent, dtype="str").to_numpy())
+    served = post(server, rows)
+    assert served["route"].tolist() == [
+        "cold_start",
+        "history",
+        "cold_start",
+        "history",
+    ]
+    as_bools = history.assign(has_history=[False, True, False, True])
+    expected = trained.outcome.pipeline.predict(as_bools)
+    assert served["tier"].tolist() == expected["tier"].tolist()
+    np.testing.assert_allclose(served["p_A"], expected["p_A"])
+
+
+def test_server_rejects_has_history_that_is_not_a_boolean(server, trained):
+    lead = pd.DataFrame(
+        {
+            "customer_id": ["n1", "n2"],
+            "industry": ["retail"] * 2,
+            "has_history": ["true", "maybe"],
+        }
+    )
+    status, payload = post_status(server, lead)
+    assert status == 400
+    message = payload["message"]
+    assert "table 'scoring input', column 'has_history'" in message
+    assert "values must be true or false" in message and "maybe" in message

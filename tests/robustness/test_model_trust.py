@@ -8,8 +8,15 @@ on copies, never on the logged model itself.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import mlflow
@@ -31,6 +38,14 @@ from segml.tracking.model import (
     load_verified,
     log_pipeline_model,
     model_signature,
+)
+from segml.tracking.runs import (
+    HOST_TAG,
+    KILLED_REASON_TAG,
+    PID_TAG,
+    STARTED_TAG,
+    close_stale_runs,
+    process_tags,
 )
 
 ATTRIBUTES = ["industry", "region", "is_partner", "employees"]
@@ -210,6 +225,16 @@ def test_logged_model_manifest_covers_every_file(logged):
     assert on_disk - files == {MANIFEST_NAME} | meta
 
 
+def test_logging_validates_the_example_without_warnings(tmp_path, caplog):
+    """MLflow loads the saved model to check the serving example before the
+    manifest exists: that check must pass, not warn and skip."""
+    with caplog.at_level(logging.WARNING):
+        log_tiny(tiny_pipeline(), tmp_path, registered=None)
+    assert [
+        r.getMessage()[:60] for r in caplog.records if r.name.startswith("mlflow")
+    ] == []
+
+
 def test_untouched_logged_model_loads_and_predicts_the_same(logged):
     pipeline, _, info, _ = logged
     model = mlflow.pyfunc.load_model(f"models:/{REGISTERED}/1")
@@ -330,3 +355,86 @@ def test_boolean_attribute_strings_are_read_strictly(logged):
     pd.testing.assert_frame_equal(model.predict(as_text), pipeline.predict(real_rows()))
     with pytest.raises(Exception, match="column 'is_partner'"):
         model.predict(real_rows().assign(is_partner=["True", "nope", "1"]))
+
+
+# --- runs left RUNNING by a killed process -------------------------------------
+
+RUN_AND_SLEEP = """
+import sys, time
+import mlflow
+from segml.tracking.runs import process_tags
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment(sys.argv[2])
+run = mlflow.start_run(tags=process_tags())
+mlflow.set_tag("segml.export_dir", "/models/m-1")
+print(run.info.run_id, flush=True)
+time.sleep(600)
+"""
+
+
+def _start_logging_process(uri: str, experiment: str, cwd: Path):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUN_AND_SLEEP, uri, experiment],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+    return proc, proc.stdout.readline().strip()
+
+
+def test_runs_of_killed_processes_are_marked_killed(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    experiment = "segml-stale"
+    killed, killed_id = _start_logging_process(uri, experiment, tmp_path)
+    live, live_id = _start_logging_process(uri, experiment, tmp_path)
+    try:
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=30)
+        client = mlflow.MlflowClient(uri)
+        assert client.get_run(killed_id).info.status == "RUNNING"
+        assert close_stale_runs(experiment, tracking_uri=uri) == [killed_id]
+        run = client.get_run(killed_id)
+        assert run.info.status == "KILLED"
+        assert run.info.end_time is not None
+        assert run.data.tags[KILLED_REASON_TAG].startswith(
+            f"process {killed.pid} on {socket.gethostname()} that logged the run "
+            "is gone; its export folder /models/m-1 may have no registered model ("
+        )
+        assert client.get_run(live_id).info.status == "RUNNING"  # alive: untouched
+        assert close_stale_runs(experiment, tracking_uri=uri) == []
+    finally:
+        live.kill()
+        live.wait(timeout=30)
+        killed.stdout.close()
+        live.stdout.close()
+
+
+def test_stale_runs_elsewhere_need_age_and_reused_ids_are_caught(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = mlflow.MlflowClient(uri)
+    experiment_id = client.create_experiment(
+        "segml-stale-2", artifact_location=(tmp_path / "mlruns").as_uri()
+    )
+    now_ms = int(time.time() * 1000)
+    hour_ms = 3_600_000
+
+    def run(tags: dict[str, str], age_hours: float = 0.0) -> str:
+        start = now_ms - int(age_hours * hour_ms)
+        return client.create_run(experiment_id, start_time=start, tags=tags).info.run_id
+
+    here = process_tags()
+    elsewhere = {PID_TAG: "4242", HOST_TAG: "other-host"}
+    old_elsewhere = run(elsewhere, age_hours=100)
+    recent_elsewhere = run(elsewhere, age_hours=1)
+    reused_pid = run({**here, STARTED_TAG: "1"})  # this pid, another start time
+    this_process = run(here)  # alive
+    closed = close_stale_runs("segml-stale-2", tracking_uri=uri)
+    assert sorted(closed) == sorted([old_elsewhere, reused_pid])
+    reasons = {r: client.get_run(r).data.tags.get(KILLED_REASON_TAG) for r in closed}
+    assert reasons[old_elsewhere].startswith(
+        "RUNNING for 100 h (over 72 h), started by process 4242 on other-host"
+    )
+    assert "the id now belongs to another process" in reasons[reused_pid]
+    for run_id in (recent_elsewhere, this_process):
+        assert client.get_run(run_id).info.status == "RUNNING"
+    assert close_stale_runs("no-such-experiment", tracking_uri=uri) == []
