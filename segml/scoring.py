@@ -188,7 +188,8 @@ def predict(
         ``reason_1..3``, indexed like ``frame``.
     """
     pipeline = load_pipeline(model)
-    check_attributes(frame, pipeline, allow_missing=allow_missing_attributes)
+    if isinstance(frame, pd.DataFrame):  # anything else: predict's TypeError
+        check_attributes(frame, pipeline, allow_missing=allow_missing_attributes)
     return pipeline.predict(frame, reasons=reasons, as_of=as_of)
 
 

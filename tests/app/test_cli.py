@@ -259,3 +259,29 @@ def test_events_features_are_those_a_route_splits_on():
     assert events_features(pipeline([5, 0, 0])) == []
     assert events_features(pipeline([5, 2, 0])) == ["complaints"]
     assert events_features(pipeline([0, 1, 4])) == ["complaints", "nps_last"]
+
+
+def test_predict_is_strict_about_attributes_by_default(trained):
+    import warnings
+
+    from segml.errors import SegmlDataError
+    from segml.scoring import predict
+
+    pipeline = trained.outcome.pipeline
+    leads = leads_frame(trained).drop(columns=["region"])
+    with pytest.raises(SegmlDataError) as info:
+        predict(leads, pipeline)
+    assert info.value.table == "scoring input"
+    assert info.value.column == "region"
+    assert "missing attribute column(s) region " in str(info.value)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = predict(leads, pipeline, allow_missing_attributes=True)
+    messages = [str(w.message) for w in caught if "attribute" in str(w.message)]
+    assert messages == [
+        "scoring without attribute column(s) region: they are missing values "
+        "for every row"
+    ]
+    assert out["customer_id"].tolist() == leads["customer_id"].tolist()
+    with pytest.raises(TypeError, match="DataFrame"):
+        predict(leads.to_dict("list"), pipeline)
