@@ -230,6 +230,13 @@ class SegmlPipeline:
 
     def _check_numeric(self, rows: pd.DataFrame) -> None:
         numeric = set(self.history_features) - set(self.categorical_columns)
+        # catalogue columns that are not numbers (e.g. lifecycle_stage) stay
+        # text even when no route encodes them (a route fitted no model)
+        from segml.features.catalogue import dtypes as catalogue_dtypes
+
+        windows = tuple(self.feature_params.get("windows", (90, 365)))
+        known = catalogue_dtypes(windows)
+        numeric = {c for c in numeric if known.get(c, "float64") == "float64"}
         dtypes = dict(zip(rows.columns, rows.dtypes, strict=True))
         for column in sorted(numeric & set(rows.columns)):
             dtype = dtypes[column]

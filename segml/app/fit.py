@@ -64,7 +64,46 @@ def fit_everything(
 
     See :mod:`segml.app.plan` for where each stage sits in time and
     :mod:`segml.app.choice` for how a route's model or baseline is chosen.
+    With ``model.decision: value``, data on which BG/NBD + Gamma-Gamma cannot
+    be fitted (or simulated) train with the rank decision instead, with one
+    warning and the tag ``segml.decision``.
     """
+    if cfg.model.decision != "value":
+        return _fit_everything(cfg, tables, step)
+    try:
+        outcome = _fit_everything(cfg, tables, step)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as err:
+        if not _from_btyd(err):
+            raise
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        warnings.warn(
+            f"BG/NBD + Gamma-Gamma cannot be fitted on this data ({reason}); "
+            "the run uses the rank decision instead",
+            UserWarning,
+            stacklevel=2,
+        )
+        rank = cfg.model_copy(
+            update={"model": cfg.model.model_copy(update={"decision": "rank"})}
+        )
+        outcome = _fit_everything(rank, tables, step)
+        outcome.tags["segml.decision"] = f"rank (value dropped: {reason})"[:500]
+        return outcome
+    outcome.tags["segml.decision"] = "value"
+    return outcome
+
+
+def _from_btyd(err: BaseException) -> bool:
+    """Whether ``err`` was raised inside the BTYD models or the value decision."""
+    import traceback
+
+    places = ("/btyd/", "/app/value.py", "/model/value_")
+    frames = traceback.extract_tb(err.__traceback__)
+    return any(any(p in f.filename.replace("\\", "/") for p in places) for f in frames)
+
+
+def _fit_everything(
+    cfg: Config, tables: Tables, step: Callable[[str], None]
+) -> FitOutcome:
     from segml.evaluation import evaluate_routes, flatten_metrics
 
     tx = tables.transactions
