@@ -48,10 +48,19 @@ class _SegmlGroup(click.Group):
                 ctx.exit(2)
 
 
+#: errors of modules the CLI does not import up front, by (module, name)
+_LAZY_USER_ERRORS = {
+    ("pydantic_core._pydantic_core", "ValidationError"),
+    ("pydantic", "ValidationError"),
+    ("segml.persist", "ModelIntegrityError"),  # a model file that was changed
+}
+
+
 def _is_user_error(exc: BaseException) -> bool:
-    from_pydantic = type(exc).__module__.startswith("pydantic")
-    return isinstance(exc, SegmlConfigError | SegmlDataError | FileNotFoundError) or (
-        from_pydantic and type(exc).__name__ == "ValidationError"
+    if isinstance(exc, SegmlConfigError | SegmlDataError | FileNotFoundError):
+        return True
+    return any(
+        (cls.__module__, cls.__name__) in _LAZY_USER_ERRORS for cls in type(exc).__mro__
     )
 
 

@@ -283,3 +283,16 @@ def test_out_folder_that_cannot_be_written_is_checked_first(workdir):
 
 def test_unknown_command_is_one_line():
     one_error_line(run("scroe"), "No such command 'scroe'", "--help")
+
+
+def test_a_changed_model_file_is_one_line(trained, workdir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "tampered"
+    shutil.copytree(trained.export_dir, copy)
+    joblib = copy / "pipeline.joblib"
+    joblib.write_bytes(joblib.read_bytes() + b"x")
+    leads = workdir / "tamper-leads.csv"
+    pd.DataFrame({"customer_id": ["L1"]}).to_csv(leads, index=False)
+    result = run("score-leads", str(leads), "--model", str(copy), "--out", "s.csv")
+    one_error_line(result, str(copy))
