@@ -23,6 +23,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from packaging.requirements import Requirement
 
 from segml.errors import SegmlDataError
 from segml.model import TierPredictor
@@ -38,6 +39,7 @@ from segml.tracking.model import (
     load_verified,
     log_pipeline_model,
     model_signature,
+    pip_requirements,
 )
 from segml.tracking.runs import (
     HOST_TAG,
@@ -48,6 +50,7 @@ from segml.tracking.runs import (
     process_tags,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 ATTRIBUTES = ["industry", "region", "is_partner", "employees"]
 HISTORY = ["orders", "recency_days"]
 EXPERIMENT = "segml-trust"
@@ -130,6 +133,10 @@ def logged(tmp_path_factory):
     export_dir, info = log_tiny(pipeline, folder, REGISTERED)
     local = Path(mlflow.artifacts.download_artifacts(info.model_uri))
     return pipeline, export_dir, info, local
+
+
+def registered_uri(logged) -> str:
+    return f"models:/{REGISTERED}/{logged[2].registered_model_version}"
 
 
 def copy_of(folder: Path, tmp_path: Path) -> Path:
@@ -237,7 +244,7 @@ def test_logging_validates_the_example_without_warnings(tmp_path, caplog):
 
 def test_untouched_logged_model_loads_and_predicts_the_same(logged):
     pipeline, _, info, _ = logged
-    model = mlflow.pyfunc.load_model(f"models:/{REGISTERED}/1")
+    model = mlflow.pyfunc.load_model(registered_uri(logged))
     served = model.predict(real_rows())
     pd.testing.assert_frame_equal(served, pipeline.predict(real_rows()))
     assert load_verified(info.model_uri).predict(real_rows()).equals(served)
@@ -284,9 +291,40 @@ def test_loading_leaves_no_temporary_copy(logged, tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     for _ in range(2):
-        model = mlflow.pyfunc.load_model(f"models:/{REGISTERED}/1")
+        model = mlflow.pyfunc.load_model(registered_uri(logged))
         model.predict(real_rows())
     assert sorted(p.name for p in tmp_path.glob("segml-*")) == []
+
+
+# --- requirements ----------------------------------------------------------------
+
+
+def test_requirements_pin_every_runtime_dependency(monkeypatch):
+    import importlib.metadata
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = [Requirement(r).name for r in project["dependencies"]]
+    pins = pip_requirements()
+    pinned = [p.split("==")[0].split("[")[0] for p in pins]
+    assert pinned[: len(names)] == names
+    assert "matplotlib" in pinned  # imported by the pickled segmenter
+    assert pins[pinned.index("matplotlib")] == (
+        f"matplotlib=={importlib.metadata.version('matplotlib')}"
+    )
+    assert "ibis-framework[duckdb]" in [p.split("==")[0] for p in pins]
+    # the fast extra only where installed
+    real_version = importlib.metadata.version
+
+    def without_fast(name):
+        if name in ("lleaves", "llvmlite"):
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", without_fast)
+    assert [p.split("==")[0] for p in pip_requirements()] == [
+        p.split("==")[0] for p in pins if not p.startswith(("lleaves", "llvmlite"))
+    ]
 
 
 # --- signature and booleans --------------------------------------------------
