@@ -93,15 +93,42 @@ def flatten(config: Config | Mapping[str, Any], prefix: str = "") -> dict[str, A
     return flat
 
 
+#: Mappings whose keys are the user's own (an override replaces nothing else)
+_FREE_MAPPINGS = {("tiers", "composite_criteria")}
+
+
 def _set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``key`` (dotted) in ``raw``. A mapping the file does not give (e.g.
+    ``model.lgbm``) starts from its defaults, so ``model.lgbm.num_leaves=7``
+    changes that one setting and keeps the other defaults."""
     node = raw
     parts = key.split(".")
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
+    for depth, part in enumerate(parts[:-1]):
+        if part not in node:
+            node[part] = _default_mapping(tuple(parts[: depth + 1]))
+        child = node[part]
         if not isinstance(child, dict):
             raise SegmlConfigError(f"override {key!r}: '{part}' is not a section")
         node = child
     node[parts[-1]] = value
+
+
+def _default_mapping(path: tuple[str, ...]) -> dict[str, Any]:
+    """The default value of a dict-typed config field at ``path`` (else {})."""
+    if path in _FREE_MAPPINGS:
+        return {}
+    node: Any = Config().model_dump()
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return {}
+        node = node[part]
+    # a section (pydantic model) fills its own defaults; a free dict needs them
+    section = Config()
+    for part in path:
+        section = getattr(section, part, None)
+        if section is None:
+            return {}
+    return dict(node) if isinstance(section, dict) else {}
 
 
 def _dates_as_text(value: Any) -> Any:

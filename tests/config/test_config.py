@@ -118,3 +118,16 @@ def test_flatten_gives_dotted_keys():
     flat = flatten(Config())
     assert flat["training.horizon_days"] == 180
     assert flat["model.lgbm.n_estimators"] == 200
+
+
+def test_an_override_inside_a_default_mapping_keeps_the_other_defaults():
+    # configs/cdnow.yaml gives no model.lgbm: one override must not drop the
+    # other defaults (LightGBM's own learning_rate 0.1 would silently apply)
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(root / "configs" / "cdnow.yaml", ["model.lgbm.num_leaves=7"])
+    assert cfg.model.lgbm == {**Config().model.lgbm, "num_leaves": 7}
+    # the user's own mappings start empty
+    cfg = load_config(
+        None, ["tiers.rule=composite", "tiers.composite_criteria.net_spend=1.0"]
+    )
+    assert cfg.tiers.composite_criteria == {"net_spend": 1.0}
