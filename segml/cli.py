@@ -189,28 +189,8 @@ def train(config_path: str | None, overrides: tuple[str, ...], quiet: bool) -> N
 
     cfg = _config(config_path, overrides)
     _check_writable(cfg.models_dir, "models_dir")
-    try:
-        result = run_training(cfg, quiet=quiet)
-    except ValueError as exc:
-        raise _composite_error(exc) from exc
+    result = run_training(cfg, quiet=quiet)
     click.echo(result.summary())
-
-
-def _composite_error(exc: ValueError) -> ValueError:
-    """The composite rule's unknown-column ``ValueError``, named by its key.
-
-    ``segml.tiers.composite`` raises a plain ``ValueError`` when a criterion
-    is not a column of the features; at the entry point it is a config error.
-    """
-    if type(exc) is not ValueError:
-        return exc
-    frame = exc.__traceback__
-    while frame is not None and frame.tb_next is not None:
-        frame = frame.tb_next
-    module = frame.tb_frame.f_globals.get("__name__") if frame else None
-    if module == "segml.tiers.composite":
-        return SegmlConfigError(f"tiers.composite_criteria: {exc}")
-    return exc
 
 
 @main.command()

@@ -15,6 +15,7 @@ from segml.app.plan import CutoffPlan, plan_cutoffs
 from segml.app.tables import Tables
 from segml.app.value import add_btyd, btyd_baseline, set_value_cut
 from segml.config import Config
+from segml.errors import SegmlConfigError
 from segml.model import TierPredictor
 from segml.model.predictor import COLD_START, HISTORY
 from segml.model.value_ranker import ValueRanker
@@ -110,6 +111,7 @@ def _fit_everything(
     tiers = tuple(cfg.tiers.labels)
     rule, shares = label_shares(cfg)
     label, horizon = cfg.training.label_horizon, cfg.training.horizon_days
+    _check_criteria(cfg, tables)
     plan = plan_cutoffs(cfg, tx["ts"].min(), tx["ts"].max())
     for note in plan.notes:
         warnings.warn(note, UserWarning, stacklevel=2)
@@ -308,6 +310,7 @@ def _fit_everything(
         "test_horizon_days": plan.test_horizon,
         "snapshot_as_of": str(tx["ts"].max()),
         "routes": {route: final.route_kind(route) for route in (HISTORY, COLD_START)},
+        "events": tables.events is not None,
     }
     if value:
         as_of = snapshot_as_of(tx)
@@ -360,6 +363,23 @@ def _fit_everything(
         tags=tags,
         plan=plan,
     )
+
+
+def _check_criteria(cfg: Config, tables: Tables) -> None:
+    """Composite criteria must name feature or attribute columns (before fitting)."""
+    criteria = cfg.tiers.composite_criteria
+    if cfg.tiers.rule != "composite" or not criteria:
+        return
+    from segml.features.catalogue import feature_names
+
+    known = {*feature_names(tuple(cfg.features.windows)), *tables.attributes}
+    missing = sorted(c for c in criteria if c not in known)
+    if missing:
+        raise SegmlConfigError(
+            f"tiers.composite_criteria: column(s) {missing} not found among the "
+            f"feature and attribute columns (e.g. {', '.join(sorted(known)[:8])}; "
+            "see docs/features.md)"
+        )
 
 
 def _reference(
