@@ -476,3 +476,13 @@ def test_stale_runs_elsewhere_need_age_and_reused_ids_are_caught(tmp_path):
     for run_id in (recent_elsewhere, this_process):
         assert client.get_run(run_id).info.status == "RUNNING"
     assert close_stale_runs("no-such-experiment", tracking_uri=uri) == []
+
+
+def test_training_runs_carry_the_process_tags(trained):
+    run = mlflow.MlflowClient(trained.tracking_uri).get_run(trained.run_id)
+    tags = run.data.tags
+    assert tags[PID_TAG] == str(os.getpid())
+    assert tags[HOST_TAG] == socket.gethostname()
+    assert tags[STARTED_TAG] == process_tags()[STARTED_TAG]
+    assert tags["segml.export_dir"] == str(trained.export_dir)
+    assert run.info.status == "FINISHED"
