@@ -31,6 +31,8 @@ __all__ = ["MODEL", "RouteChoice", "choose_routes", "fit_fallbacks", "route_f1"]
 
 MODEL = "model"
 MIN_LOGISTIC_ROWS = 20
+#: Shuffles of the model's tiers in the permutation test against chance.
+N_PERMUTATIONS = 30
 
 
 @dataclass
@@ -38,13 +40,15 @@ class RouteChoice:
     """What a route ships and the evidence for it.
 
     ``scores`` maps each candidate (``model`` and fallback kinds) to its
-    macro-F1 on the selection cutoff; ``reason`` says in words why.
+    macro-F1 on the selection cutoff; ``chance`` is the bar the model must
+    clear against its own shuffled tiers; ``reason`` says in words why.
     """
 
     route: str
     chosen: str = MODEL
     scores: dict[str, float] = field(default_factory=dict)
     reason: str = ""
+    chance: float = float("nan")
 
 
 def fit_fallbacks(
@@ -118,6 +122,8 @@ def choose_routes(
     model_codes: np.ndarray,
     fallbacks: dict[str, dict[str, Fallback]],
     tiers: Sequence[str],
+    *,
+    seed: int = 0,
 ) -> dict[str, RouteChoice]:
     """Per route, the model or the best fallback, by macro-F1 on ``truth``.
 
@@ -148,7 +154,10 @@ def choose_routes(
             choice.scores[kind] = route_f1(truth, codes, mask, tiers)
         baselines = {k: v for k, v in choice.scores.items() if k != MODEL}
         model_f1 = choice.scores[MODEL]
-        if baselines:
+        choice.chance = _chance_bar(truth, model_codes, mask, tiers, seed)
+        if not baselines:
+            choice.reason = "no baseline could be fitted"
+        else:
             best = max(baselines, key=lambda k: baselines[k])
             if baselines[best] >= model_f1:
                 choice.chosen = best
@@ -156,15 +165,43 @@ def choose_routes(
                     f"{best} ({baselines[best]:.4f}) is at least as good as the "
                     f"model ({model_f1:.4f}) on the selection cutoff"
                 )
+            elif model_f1 <= choice.chance:
+                choice.chosen = best
+                choice.reason = (
+                    f"the model ({model_f1:.4f}) is not clearly above chance "
+                    f"({choice.chance:.4f}: its own tiers shuffled) on the "
+                    f"selection cutoff; {best} ({baselines[best]:.4f}) ships"
+                )
             else:
                 choice.reason = (
                     f"the model ({model_f1:.4f}) beats {best} "
-                    f"({baselines[best]:.4f}) on the selection cutoff"
+                    f"({baselines[best]:.4f}) and chance ({choice.chance:.4f}) "
+                    "on the selection cutoff"
                 )
-        else:
-            choice.reason = "no baseline could be fitted"
         out[route] = choice
     return out
+
+
+def _chance_bar(
+    truth: pd.Series,
+    codes: np.ndarray,
+    mask: np.ndarray,
+    tiers: Sequence[str],
+    seed: int,
+) -> float:
+    """Mean + 2 sd of the macro-F1 of ``codes`` shuffled within ``mask``.
+
+    The same tiers in the same shares, with the link to each row broken: what a
+    ranking without signal scores under this decision.
+    """
+    rng = np.random.default_rng(seed)
+    rows = np.flatnonzero(mask)
+    values = []
+    for _ in range(N_PERMUTATIONS):
+        shuffled = codes.copy()
+        shuffled[rows] = codes[rng.permutation(rows)]
+        values.append(route_f1(truth, shuffled, mask, tiers))
+    return float(np.mean(values) + 2.0 * np.std(values))
 
 
 def _codes(labels: pd.Series, tiers: Sequence[str]) -> np.ndarray:

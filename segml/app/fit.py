@@ -196,10 +196,13 @@ def _fit_everything(
             persistence_column=f"spend_{plan.select_horizon}d",
             **fallback_args,
         )
-        choices = choose_routes(sel_set.y, X_sel, sel_codes, fallbacks, tiers)
+        choices = choose_routes(
+            sel_set.y, X_sel, sel_codes, fallbacks, tiers, seed=cfg.model.seed
+        )
         for route, choice in choices.items():
             for kind, f1 in choice.scores.items():
                 metrics[f"select/{route}/{kind}/macro_f1"] = f1
+            metrics[f"select/{route}/chance/macro_f1"] = choice.chance
         tags["eval.select_cutoff"] = str(plan.select.date())
         metrics["eval/select_horizon_days"] = float(plan.select_horizon)
     for route in (HISTORY, COLD_START):

@@ -180,8 +180,15 @@ def test_attributes_without_signal_ship_a_baseline_for_leads(
     result = train(make_config, tmp_path, *files)
     choice = result.tags["segml.choice.cold_start"]
     why = result.tags["segml.choice.cold_start.why"]
-    # the run says what it chose and why, and never ships worse than its best
-    # baseline by more than noise
-    assert why and choice in why or choice == "model"
-    assert result.metrics["lift/cold_start"] > -0.02
+    # a ranking without signal cut at the label shares scores about 1/3, which
+    # beats majority: the permutation bar keeps it from shipping
+    assert choice in ("majority", "logistic"), why
+    assert "chance" in why or "at least as good" in why
+    assert result.metrics["lift/cold_start"] >= 0.0
+    m = result.metrics
+    assert (
+        m["shipped/cold_start/macro_f1"] == m[f"baseline/{choice}/cold_start/macro_f1"]
+    )
     assert f"cold_start ships {choice}" in result.summary()
+    out = predicts(result)
+    assert set(out.loc[out["route"] == "cold_start", "model"]) == {choice}
