@@ -135,6 +135,7 @@ class Row:
     choice: str = ""
     failure: str = ""
     note: str = ""
+    baselines: dict[str, float] = field(default_factory=dict)
 
     @property
     def evaluated(self) -> bool:
@@ -355,6 +356,7 @@ def read_route(
         for name in BASELINES
         if (key := f"baseline/{name}/{route}/macro_f1") in metrics
     }
+    row.baselines = baselines
     row.shipped = metrics.get(f"shipped/{route}/macro_f1", row.model)
     row.best = metrics.get(f"best_baseline/{route}/macro_f1")
     if baselines:
@@ -384,7 +386,7 @@ def segml_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
     seen: dict[str, None] = {}
     for w in caught:
         if f"{os.sep}segml{os.sep}" in str(w.filename):
-            seen[f"{w.category.__name__}: {one_line(w.message, 120)}"] = None
+            seen[f"{w.category.__name__}: {one_line(str(w.message), 120)}"] = None
     return list(seen)
 
 
@@ -643,9 +645,10 @@ def describe(r: Row) -> str:
     head = f"{r.case:<28} {r.rule:<5} {r.route:<10} {r.seconds:5.0f} s  "
     if not r.evaluated:
         return head + f"refused/failed: {r.failure}"
+    every = ", ".join(f"{k} {v:.3f}" for k, v in r.baselines.items())
     return head + (
         f"test {r.test_cutoff} shipped {r.shipped:.3f} ({r.choice}) best "
-        f"{r.best_name} {r.best:.3f} lift {r.lift:+.3f}"
+        f"{r.best_name} {r.best:.3f} lift {r.lift:+.3f} [{every}]"
     )
 
 
