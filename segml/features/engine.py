@@ -17,10 +17,12 @@ table with the canonical columns of the data contract:
   found the same way), each failure raising
   :class:`~segml.errors.SegmlDataError` with the table, the column and a
   ``LIMIT 5`` sample of the offending rows. Exact duplicate order lines are
-  counted in SQL (a hash of each line grouped, then an exact ``DISTINCT``
-  only when two hashes collide) and, when there are some, removed by a
-  ``DISTINCT`` in the scan, with the same :class:`DuplicateRowsWarning` as
-  :func:`segml.data.validate_transactions`.
+  found in SQL (the same pass counts the distinct hashes of the lines that
+  have an order id; an exact ``DISTINCT`` runs only when two hashes
+  collide) and, when there are some, removed by a ``DISTINCT`` in the scan,
+  with the same :class:`DuplicateRowsWarning` as
+  :func:`segml.data.validate_transactions`. That pass costs ~0.2 s per
+  500 k lines of Parquet (most of it hashing the text columns).
 """
 
 from __future__ import annotations
@@ -429,7 +431,8 @@ def _check_values(
 def _drop_duplicate_lines(full: ibis.Table) -> ibis.Table:
     """``full`` without exact duplicate order lines, warning how many.
 
-    Called when two lines with an ``order_id`` share a hash: they are
+    Called when two lines with an ``order_id`` share a hash of every
+    column (counted by :func:`_check_values`): they are
     compared exactly, and only when some are equal does the scan get a
     ``DISTINCT``.
     """
