@@ -54,11 +54,12 @@ def load_pipeline(model: str | os.PathLike | SegmlPipeline | object) -> SegmlPip
 
 @lru_cache(maxsize=8)
 def _load_uri(uri: str) -> SegmlPipeline:
-    import mlflow
     from mlflow.exceptions import MlflowException
 
-    try:
-        model = mlflow.pyfunc.load_model(uri)
+    from segml.tracking.model import load_verified
+
+    try:  # the files are checked against the manifest before any of them runs
+        model = load_verified(uri)
     except MlflowException as exc:
         raise SegmlConfigError(f"model {uri!r} not found: {exc.message}") from exc
     return model.unwrap_python_model().pipeline

@@ -65,7 +65,8 @@ def serve_command(
 
 
 def check_model_uri(model_uri: str) -> None:
-    """Raise unless ``model_uri`` resolves to an MLflow model (reads its MLmodel).
+    """Raise unless ``model_uri`` resolves to an MLflow model whose files match
+    its manifest (``ModelIntegrityError`` otherwise).
 
     ``mlflow models serve`` would otherwise fail with a traceback after its
     start-up; a segml joblib export folder is not servable (it has no MLmodel).
@@ -78,10 +79,13 @@ def check_model_uri(model_uri: str) -> None:
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from segml.tracking.model import verify_model_uri
+
     try:
         mlflow.models.get_model_info(model_uri)
     except MlflowException as exc:
         raise SegmlConfigError(f"model {model_uri!r} not found: {exc.message}") from exc
+    verify_model_uri(model_uri)  # before `mlflow models serve` runs its code
 
 
 def serve_env() -> dict[str, str]:
