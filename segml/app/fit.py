@@ -166,7 +166,9 @@ def _fit_everything(
 
     final_set = stacked.subset(stacked.cutoff.isin(plan.final))
     columns = stacked.X.columns
-    cold_columns = [*tables.attributes] + [c for c in SIGNUP_FEATURES if c in columns]
+    # days_since_signup only where the customers table gives sign-up times
+    signup = [c for c in SIGNUP_FEATURES if c in columns and stacked.X[c].notna().any()]
+    cold_columns = [*tables.attributes, *signup]
     fallback_args = {"cold_columns": cold_columns, "tiers": tiers}
     metrics: dict[str, float] = {}
     tags: dict[str, str] = {}

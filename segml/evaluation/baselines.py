@@ -312,8 +312,13 @@ class LogisticColdStart(ClassifierMixin, BaseEstimator):
                     or isinstance(dtype, pd.PeriodDtype | pd.IntervalDtype)
                 )
                 (other if unsupported else categorical).append(name)
-            else:
+            elif X[name].notna().any():
                 numeric.append(name)
+            # a numeric column without any value carries nothing: left out
+        if not numeric and not categorical:
+            raise ValueError(
+                f"no attribute column holds a value: {list(X.columns)} are all missing"
+            )
         if other:
             raise ValueError(
                 f"attribute columns {other} are neither numeric nor categorical; "
@@ -328,9 +333,8 @@ class LogisticColdStart(ClassifierMixin, BaseEstimator):
         scale = Pipeline(
             [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
         )
-        columns = ColumnTransformer(
-            [("categorical", encode, categorical), ("numeric", scale, numeric)]
-        )
+        parts = [("categorical", encode, categorical), ("numeric", scale, numeric)]
+        columns = ColumnTransformer([p for p in parts if p[2]])
         if len(np.unique(codes)) < 2:
             classifier = DummyClassifier(strategy="prior")
         else:

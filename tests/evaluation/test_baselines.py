@@ -207,3 +207,15 @@ def test_baselines_plug_into_evaluate_routes():
     majority = majority_baseline(y, X.index)
     worse = evaluate_routes(y, majority, route=route)
     assert worse.loc["all", "macro_f1"] < table.loc["all", "macro_f1"]
+
+
+def test_logistic_leaves_out_a_numeric_attribute_without_any_value():
+    # a customers table without signup_ts leaves days_since_signup all missing;
+    # the logistic baseline used to crash in StandardScaler on 0 columns
+    X = pd.DataFrame({"size": ["s", "s", "l", "l"] * 10, "days_since_signup": np.nan})
+    y = pd.Series(["C", "C", "A", "A"] * 10)
+    model = LogisticColdStart(tiers=("A", "B", "C")).fit(X, y)
+    assert model.numeric_columns_ == [] and model.categorical_columns_ == ["size"]
+    assert model.predict(X.head(4)).tolist() == ["C", "C", "A", "A"]
+    with pytest.raises(ValueError, match="all missing"):
+        LogisticColdStart().fit(X[["days_since_signup"]], y)
