@@ -2209,9 +2209,11 @@ def http_cases(ctx: Context) -> list[Case]:
             if len(out) != len(ref):
                 return f"{len(out)} rows, expected {len(ref)}"
             for column in ("customer_id", "tier", "route"):
-                if out[column].astype(str).tolist() != ref[column].astype(str).tolist():
-                    got, want = out[column].tolist()[:4], ref[column].tolist()[:4]
-                    return f"{column} {got} vs {want}"
+                got = out[column].astype(str).tolist()
+                want = ref[column].astype(str).tolist()
+                if got != want:
+                    k = next(i for i in range(len(got)) if got[i] != want[i])
+                    return f"{column}[{k}] = {got[k]!r}, expected {want[k]!r}"
             return None
 
         return check

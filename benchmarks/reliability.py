@@ -19,8 +19,9 @@ boosters, the server log), removed at the end; only ``RELIABILITY.md`` is
 written into the repository. One small model is trained once and reused.
 
 Run: ``python benchmarks/reliability.py [--quick] [--no-write]``
-(``--quick`` skips the server and the kill check; about 10 minutes in full on 2
-shared cores).
+(``--quick`` skips the served model and the kill check; 5-8 minutes in full on
+2 shared cores, about 4 with ``--quick``). ``--json FILE`` also saves every
+case's outcome.
 """
 
 from __future__ import annotations
@@ -442,6 +443,8 @@ def render(
         "(a value computed by hand-built pandas, or an error naming the table and "
         "column, the config key or the argument).",
         "",
+        f"Code: {code_version()}.",
+        "",
         f"Machine: {machine()}; load average {LOAD_AVERAGE} at the start (the "
         "cores are shared with other work, which slows the served model most).",
         "",
@@ -585,6 +588,34 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def code_version() -> str:
+    """The commit of the imported segml, and whether its files have changes."""
+    import segml
+
+    where = Path(segml.__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"segml from {where} (not a git checkout)"
+    changed = len(dirty.splitlines())
+    return f"segml at commit {head}" + (
+        f" with uncommitted changes in {changed} file(s) of segml/" if changed else ""
+    )
 
 
 def _cell(text: str) -> str:
