@@ -555,3 +555,18 @@ def test_builds_with_several_threads_agree_to_the_last_bits():
         tx, crm.customers, crm.events, as_of=as_of, engine_settings={"threads": 1}
     )
     pd.testing.assert_frame_equal(first, one, check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r != "engine-canonical"])
+def test_value_not_in_the_given_ts_format_names_it(route, tmp_path):
+    frame = tx_frame(ts=["01/06/2024", "2024-06-02", "03/06/2024"])
+    api, how = route.split("-")
+    src = source(frame, how, tmp_path)
+    with pytest.raises(SegmlDataError) as info:
+        if api == "read":
+            read_transactions(src, ts_format="%d/%m/%Y")
+        else:
+            build_features(src, as_of=AS_OF, ts_format="%d/%m/%Y")
+    err = info.value
+    assert (err.table, err.column) == ("transactions", "ts")
+    assert "'2024-06-02'" in str(err).replace('"', "'") and "%d/%m/%Y" in str(err)
