@@ -3,22 +3,29 @@
 A run never ships a route that its own evidence says is worse than what a user
 would do without segml. On the selection cutoff of the plan (before the test,
 see :mod:`segml.app.plan`) each route's model is compared with its fallbacks
-(:mod:`segml.model.fallback`): majority and persistence for customers with
-history, majority and the one-hot logistic regression for leads. The model
-ships when its macro-F1 there is strictly higher than every fallback's;
-otherwise the best fallback ships. The test then measures what ships.
+(:mod:`segml.model.fallback`): majority and persistence (and BG/NBD +
+Gamma-Gamma with the value decision) for customers with history, majority and
+the one-hot logistic regression for leads.
+
+The model ships when its macro-F1 there is strictly higher than every
+fallback's **and** clearly above chance: above the mean plus two standard
+deviations of the macro-F1 of its own tiers shuffled across the route's rows (a
+permutation test; a ranking without signal, cut at the label shares, scores
+about 1/k and can beat majority). Otherwise the best fallback ships. The test
+then measures what ships.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from segml.model.fallback import (
+    BTYDFallback,
     Fallback,
     LogisticFallback,
     MajorityFallback,
@@ -59,13 +66,19 @@ def fit_fallbacks(
     persistence_column: str,
     cold_columns: Sequence[str],
     tiers: Sequence[str],
+    btyd: tuple[object, float, pd.DataFrame] | None = None,
+    codes_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, dict[str, Fallback]]:
     """The fallbacks of each route, fitted on a training set.
 
     Persistence thresholds come from ``reference_values`` (each reference
     customer's value over the scoring horizon) and their tiers
-    ``reference_codes``; without them there is no persistence fallback. A
-    fallback that cannot be fitted is left out with one warning.
+    ``reference_codes``; without them there is no persistence fallback.
+    ``btyd`` (a BTYD fit, its horizon and the reference feature rows it was
+    fitted on) adds the BTYD fallback, whose reference values are tiered by
+    ``codes_of`` (the run's rule); its training tiers come from each training
+    row's ``btyd_expected_value``. A fallback that cannot be fitted is left out
+    with one warning.
     """
     codes = _codes(tset.y, tiers)
     history = tset.X["has_history"].to_numpy(dtype=bool)
@@ -80,6 +93,26 @@ def fit_fallbacks(
             reference_values,
             reference_codes,
             _codes(tset.persistence, tiers)[history],
+            codes[history],
+            k,
+        )
+    if (
+        btyd is not None
+        and codes_of is not None
+        and history.any()
+        and "btyd_expected_value" in tset.X.columns
+    ):
+        fitted, horizon_days, reference = btyd
+        train_codes = np.empty(len(tset.X), dtype=int)
+        for _, rows in tset.X.groupby("cutoff", sort=False):
+            values = np.nan_to_num(rows["btyd_expected_value"].to_numpy(dtype=float))
+            train_codes[tset.X.index.get_indexer(rows.index)] = codes_of(values)
+        out[HISTORY]["btyd"] = BTYDFallback.fit(
+            fitted,
+            horizon_days,
+            reference,
+            codes_of,
+            train_codes[history],
             codes[history],
             k,
         )

@@ -13,7 +13,7 @@ from segml.app.baselines import run_baselines
 from segml.app.choice import MODEL, choose_routes, fit_fallbacks
 from segml.app.plan import CutoffPlan, plan_cutoffs
 from segml.app.tables import Tables
-from segml.app.value import add_btyd, btyd_baseline, set_value_cut
+from segml.app.value import add_btyd, set_value_cut
 from segml.config import Config
 from segml.errors import SegmlConfigError
 from segml.model import TierPredictor
@@ -169,7 +169,12 @@ def _fit_everything(
     # days_since_signup only where the customers table gives sign-up times
     signup = [c for c in SIGNUP_FEATURES if c in columns and stacked.X[c].notna().any()]
     cold_columns = [*tables.attributes, *signup]
-    fallback_args = {"cold_columns": cold_columns, "tiers": tiers}
+
+    def codes_of(values: np.ndarray) -> np.ndarray:  # the run's rule, as codes
+        tiered = label_tiers(pd.Series(values), rule=rule, shares=shares, tiers=tiers)
+        return _codes(tiered, tiers)
+
+    fallback_args = {"cold_columns": cold_columns, "tiers": tiers, "codes_of": codes_of}
     metrics: dict[str, float] = {}
     tags: dict[str, str] = {}
     for note_i, note in enumerate(plan.notes):
@@ -187,15 +192,18 @@ def _fit_everything(
             f"(trained on {len(sel_train.X)} rows of {len(plan.selection)} cutoffs)"
         )
         chooser = _fit_predictor(cfg, cold_columns, sel_train)
+        sel_btyd = None
         if value:
-            _value_cut(
+            fitted, _ = _value_cut(
                 cfg, chooser, X_sel, plan.select, rule, shares, plan.select_horizon
             )
+            sel_btyd = (fitted, plan.select_horizon, X_sel)
         sel_codes = _codes(chooser.predict(X_sel, reasons=False)["tier"], tiers)
         fallbacks = fit_fallbacks(
             sel_train,
             **_reference(sel_set, rule, shares, tiers),
             persistence_column=f"spend_{plan.select_horizon}d",
+            btyd=sel_btyd,
             **fallback_args,
         )
         choices = choose_routes(
@@ -248,23 +256,12 @@ def _fit_everything(
             eval_set,
             **_reference(test_set, rule, shares, tiers),
             persistence_column=f"spend_{plan.test_horizon}d",
+            btyd=None if btyd_test is None else (btyd_test, plan.test_horizon, X_test),
             **fallback_args,
         )
         baselines = run_baselines(
             truth, X_test, prediction["route"].to_numpy(), test_fallbacks, tiers
         )
-        if btyd_test is not None:
-            guess = btyd_baseline(
-                X_test,
-                btyd_test,
-                horizon_days=plan.test_horizon,
-                rule=rule,
-                shares=shares,
-                tiers=tiers,
-            )
-            baselines["btyd"] = evaluate_routes(
-                truth, guess, tiers, route=prediction["route"].to_numpy()
-            )
         metrics.update(flatten_metrics(routes, dropna=True))
         for name, table in baselines.items():
             metrics.update(flatten_metrics(table, f"baseline/{name}", dropna=True))
@@ -288,6 +285,13 @@ def _fit_everything(
     snapshot, current_value, current_tiers, segmenter = _snapshot(
         cfg, tables, feature_params, rule, shares, tiers
     )
+    final_btyd = None
+    cut = None
+    if value:
+        fitted, cut = _value_cut(
+            cfg, final, snapshot, snapshot_as_of(tx), rule, shares, horizon
+        )
+        final_btyd = (fitted, horizon, snapshot)
     if choices:
         reference_codes = _codes(
             label_tiers(current_value, rule=rule, shares=shares, tiers=tiers), tiers
@@ -300,6 +304,7 @@ def _fit_everything(
                 reference_values=current_value.to_numpy(),
                 reference_codes=reference_codes,
                 persistence_column=f"spend_{horizon}d",
+                btyd=final_btyd,
                 **fallback_args,
             ),
         )
@@ -317,9 +322,7 @@ def _fit_everything(
         "routes": {route: final.route_kind(route) for route in (HISTORY, COLD_START)},
         "events": tables.events is not None,
     }
-    if value:
-        as_of = snapshot_as_of(tx)
-        _, cut = _value_cut(cfg, final, snapshot, as_of, rule, shares, horizon)
+    if cut is not None:
         metadata["value_cut_shares"] = cut
         metrics.update(
             {f"value_cut/share/{t}": s for t, s in zip(tiers, cut, strict=True)}

@@ -6,9 +6,10 @@
 * :func:`set_value_cut` — fit the BTYD models at the reference date, draw
   futures over the scoring horizon, choose the tier shares of the ranking
   (:func:`~segml.model.value_ranker.simulated_rank_shares`) and hand the
-  thresholds to the predictor;
-* :func:`btyd_baseline` — the BTYD expected value over the scoring horizon,
-  tiered with the rule: the classic baseline beside the model.
+  thresholds to the predictor.
+
+The BTYD baseline itself (expected value over the scoring horizon, cut with the
+rule) is :class:`segml.model.fallback.BTYDFallback`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from segml.btyd.features import (
@@ -26,7 +26,7 @@ from segml.btyd.features import (
     with_btyd_features,
 )
 
-__all__ = ["add_btyd", "btyd_baseline", "fit_reference_btyd", "set_value_cut"]
+__all__ = ["add_btyd", "fit_reference_btyd", "set_value_cut"]
 
 
 def fit_reference_btyd(
@@ -82,21 +82,3 @@ def set_value_cut(
         reference, btyd=btyd, horizon_days=horizon_days, shares=picked.shares
     )
     return btyd, picked.shares
-
-
-def btyd_baseline(
-    reference: pd.DataFrame,
-    btyd: BTYDFit,
-    *,
-    horizon_days: float,
-    rule: str,
-    shares: Sequence[float],
-    tiers: Sequence[str],
-) -> pd.DataFrame:
-    """Tiers of the BTYD expected value over the horizon (leads: value 0)."""
-    from segml.tiers import assign_tiers
-
-    expected = with_btyd_features(reference, btyd, horizon_days)["btyd_expected_value"]
-    value = pd.Series(np.nan_to_num(expected.to_numpy()), index=reference.index)
-    tiered = assign_tiers(value, rule=rule, shares=shares, tiers=tiers)
-    return pd.DataFrame({"tier": tiered.astype("str")}, index=reference.index)

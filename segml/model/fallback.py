@@ -16,6 +16,10 @@ reason per row — so the predict contract is the same whatever answered; the
 - :class:`LogisticFallback` (cold-start route): the one-hot logistic
   regression on the sign-up attributes
   (:class:`~segml.evaluation.LogisticColdStart`).
+- :class:`BTYDFallback` (history route, with ``model.decision: value``): the
+  BG/NBD + Gamma-Gamma expected value over the horizon, computed from each
+  row's own feature columns, cut with value thresholds learned on a reference
+  population.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import pandas as pd
 from segml.model.route import rank_thresholds
 
 __all__ = [
+    "BTYDFallback",
     "Fallback",
     "LogisticFallback",
     "MajorityFallback",
@@ -181,6 +186,75 @@ class LogisticFallback(Fallback):
             self.model.categorical_columns_ + self.model.numeric_columns_
         )
         return [f"logistic regression on {columns}"] * len(rows)
+
+
+@dataclass
+class BTYDFallback(Fallback):
+    """BG/NBD + Gamma-Gamma expected value over ``horizon_days``, cut by value.
+
+    ``btyd`` is a :class:`~segml.btyd.features.BTYDFit` (kept without its RFM
+    table); a row's expected value comes from its own catalogue columns
+    (:func:`~segml.btyd.features.with_btyd_features`), so one row scores as in
+    a batch. Thresholds and probabilities work as in
+    :class:`PersistenceFallback`.
+    """
+
+    btyd: object = None
+    horizon_days: float = 0.0
+    thresholds: np.ndarray = field(default_factory=lambda: np.array([]))
+    proba: np.ndarray = field(default_factory=lambda: np.ones((1, 1)))
+    kind: str = field(init=False, default="btyd")
+
+    @classmethod
+    def fit(
+        cls,
+        btyd: object,
+        horizon_days: float,
+        reference: pd.DataFrame,
+        reference_codes_of: object,
+        train_codes: np.ndarray,
+        train_truth: np.ndarray,
+        n_classes: int,
+    ) -> BTYDFallback:
+        """Thresholds from ``reference`` (feature rows at the BTYD fit's date),
+        tiered by ``reference_codes_of(values) -> codes`` (the run's rule); the
+        probabilities from training rows' BTYD tiers and true tiers."""
+        from segml.btyd.features import BTYDFit
+
+        slim = BTYDFit(btyd.as_of, btyd.rfm.iloc[:0], btyd.bgnbd, btyd.gamma_gamma)
+        out = cls(btyd=slim, horizon_days=float(horizon_days))
+        values = out._values(reference, np.arange(len(reference)))
+        codes = np.asarray(reference_codes_of(values), dtype=int)
+        counts = np.bincount(codes, minlength=n_classes).astype(float)
+        thresholds = rank_thresholds(values, codes, n_classes, counts / counts.sum())
+        positive = values > 0
+        smallest = values[positive].min() if positive.any() else np.inf
+        out.thresholds = np.maximum(thresholds, smallest)
+        out.proba = conditional_proba(train_codes, train_truth, n_classes)
+        return out
+
+    def _values(self, frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        from segml.btyd.features import with_btyd_features
+
+        part = frame.iloc[rows]
+        if "has_history" in part.columns:
+            part = part.assign(has_history=part["has_history"].fillna(False))
+        expected = with_btyd_features(part, self.btyd, self.horizon_days)
+        values = expected["btyd_expected_value"].to_numpy(dtype=float)
+        return np.nan_to_num(values)
+
+    def predict_rows(self, frame, rows):
+        values = self._values(frame, rows)
+        codes = (values[:, None] < self.thresholds[None, :]).sum(axis=1)
+        codes[values <= 0] = len(self.thresholds)
+        return codes.astype(int), self.proba[codes]
+
+    def scores(self, frame, rows):
+        return self._values(frame, rows)
+
+    def reasons(self, frame, rows):
+        values = self._values(frame, rows)
+        return [f"BG/NBD + Gamma-Gamma expected value {v:.4g}" for v in values]
 
 
 def conditional_proba(

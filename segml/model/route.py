@@ -64,7 +64,8 @@ class Route:
         route = cls(name=name, columns=list(X.columns), n_classes=n_classes)
         counts = np.bincount(codes, minlength=n_classes).astype(float)
         route.prior = (counts + 1.0) / (counts.sum() + n_classes)
-        if len(codes) < MIN_ROWS or np.count_nonzero(counts) < 2:
+        if len(codes) < MIN_ROWS or np.count_nonzero(counts) < 2 or not X.shape[1]:
+            # too few rows, one tier, or no column to learn from: the prior
             route.thresholds = rank_thresholds(
                 np.full(len(codes), 0.5), codes, n_classes, shares
             )

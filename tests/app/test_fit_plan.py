@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 
 import numpy as np
@@ -81,7 +82,10 @@ def test_value_run_beats_majority_and_logs_the_btyd_baseline(value_run):
 
 
 def test_value_run_scores_the_snapshot_with_its_cut_shares(value_run):
-    pipeline, snapshot = value_run.pipeline, value_run.snapshot
+    # the value decision itself, whatever the run chose to ship
+    pipeline, snapshot = copy.deepcopy(value_run.pipeline), value_run.snapshot
+    pipeline.predictor.use_fallback("history", None)
+    assert pipeline.predictor.route_kind("history") == "lightgbm+btyd"
     out = pipeline.predict(snapshot.reset_index(), reasons=False)
     history = out["route"] == "history"
     shares = out.loc[history, "tier"].value_counts(normalize=True)
