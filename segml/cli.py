@@ -10,13 +10,13 @@ URI, ``models_dir``) are checked before any work is done.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import click
 
 from segml._version import __version__
+from segml.app.paths import check_writable
 from segml.errors import SegmlConfigError, SegmlDataError
 
 CONFIG_HELP = "YAML config (default: configs/default.yaml if present, else defaults)."
@@ -104,7 +104,7 @@ def _check_out(out: str) -> None:
     before any scoring is done."""
     if Path(out).suffix.lower() not in OUT_SUFFIXES:
         raise SegmlConfigError(f"--out must end in .csv or .parquet, got {out}")
-    _check_writable(str(Path(out).parent), "--out")
+    check_writable(str(Path(out).parent), "--out")
 
 
 def _check_as_of(as_of: str | None) -> None:
@@ -112,18 +112,6 @@ def _check_as_of(as_of: str | None) -> None:
         from segml.config.dates import parse_iso
 
         parse_iso(as_of, "--as-of")
-
-
-def _check_writable(folder: str, key: str) -> None:
-    """Create ``folder`` and a file in it now, not after an hour of fitting."""
-    path = Path(folder)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".segml-write-check-"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise SegmlConfigError(f"{key}: cannot write to {folder} ({reason})") from exc
 
 
 def _write(frame, out: str) -> None:
@@ -188,7 +176,7 @@ def train(config_path: str | None, overrides: tuple[str, ...], quiet: bool) -> N
     from segml.app.train import train as run_training
 
     cfg = _config(config_path, overrides)
-    _check_writable(cfg.models_dir, "models_dir")
+    check_writable(cfg.models_dir, "models_dir")
     result = run_training(cfg, quiet=quiet)
     click.echo(result.summary())
 

@@ -240,10 +240,14 @@ class SegmlPipeline:
         dtypes = dict(zip(rows.columns, rows.dtypes, strict=True))
         for column in sorted(numeric & set(rows.columns)):
             dtype = dtypes[column]
-            numeric_dtype = pd.api.types.is_numeric_dtype(dtype)
-            if numeric_dtype or pd.api.types.is_bool_dtype(dtype):
-                continue
             series = rows[column]
+            if pd.api.types.is_bool_dtype(dtype):
+                continue
+            if pd.api.types.is_numeric_dtype(dtype):
+                if dtype.kind != "f":
+                    continue
+                _reject_infinite(rows, column, series)
+                continue
             coerced = pd.to_numeric(series, errors="coerce")
             bad = (coerced.isna() & series.notna()).to_numpy()
             if bad.any():
@@ -253,6 +257,7 @@ class SegmlPipeline:
                     f"{int(bad.sum())} value(s) are not numeric",
                     rows.loc[bad, ["customer_id", column]],
                 )
+            _reject_infinite(rows, column, coerced)
 
     def compile(self) -> dict[str, bool]:
         """Compile both routes' boosters ahead of the first large batch.
@@ -301,6 +306,18 @@ class SegmlPipeline:
         names = self.segmenter.names_
         codes[picked] = names.index.get_indexer(labels) + 1
         return _texts((LEAD_SEGMENT, *(str(name) for name in names)), codes)
+
+
+def _reject_infinite(rows: pd.DataFrame, column: str, values: pd.Series) -> None:
+    """A feature value of ±inf is an error naming the column and the rows."""
+    infinite = np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
+    if infinite.any():
+        raise SegmlDataError(
+            _TABLE,
+            column,
+            f"{int(infinite.sum())} value(s) are infinite",
+            rows.loc[infinite, ["customer_id", column]],
+        )
 
 
 def _texts(labels: tuple[str, ...], codes: np.ndarray) -> object:

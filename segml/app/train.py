@@ -11,6 +11,7 @@ from pathlib import Path
 
 from segml.app.artifacts import write_artifacts
 from segml.app.fit import FitOutcome, fit_everything
+from segml.app.paths import check_writable
 from segml.app.tables import data_fingerprint, load_tables
 from segml.config import Config, flatten, load_config
 
@@ -134,6 +135,7 @@ def train(
     from segml.tracking.store import artifact_location_for, resolve_tracking_uri
 
     cfg = config if isinstance(config, Config) else load_config(config, overrides)
+    check_writable(cfg.models_dir, "models_dir")
     step = _Steps(8, quiet)
     step(f"loading data ({cfg.data.source})")
     tables = load_tables(cfg.data)
