@@ -13,7 +13,7 @@ import pandas as pd
 
 from segml.model.fallback import Fallback
 
-__all__ = ["run_baselines"]
+__all__ = ["best_baseline", "lift_metrics", "run_baselines"]
 
 
 def run_baselines(
@@ -56,4 +56,40 @@ def run_baselines(
         if not covered.all():
             table.loc["all"] = np.nan
         out[kind] = table
+    return out
+
+
+def best_baseline(
+    metrics: dict[str, float], baselines: dict[str, pd.DataFrame], route: str
+) -> str | None:
+    """The baseline with the highest ``baseline/<name>/<route>/macro_f1``."""
+    found = {
+        name: metrics[f"baseline/{name}/{route}/macro_f1"]
+        for name in baselines
+        if f"baseline/{name}/{route}/macro_f1" in metrics
+    }
+    return max(found, key=lambda name: found[name]) if found else None
+
+
+def lift_metrics(
+    metrics: dict[str, float], baselines: dict[str, pd.DataFrame]
+) -> dict[str, float]:
+    """``best_baseline/<route>/macro_f1`` and ``lift/<route>`` (shipped - best).
+
+    Examples
+    --------
+    >>> m = {"shipped/history/macro_f1": 0.6, "baseline/majority/history/macro_f1":
+    ...      0.3, "baseline/persistence/history/macro_f1": 0.55}
+    >>> lift_metrics(m, {"majority": None, "persistence": None})
+    {'best_baseline/history/macro_f1': 0.55, 'lift/history': 0.04999999999999993}
+    """
+    out = {}
+    for route in ("history", "cold_start"):
+        best = best_baseline(metrics, baselines, route)
+        shipped = metrics.get(f"shipped/{route}/macro_f1")
+        if best is None or shipped is None:
+            continue
+        value = metrics[f"baseline/{best}/{route}/macro_f1"]
+        out[f"best_baseline/{route}/macro_f1"] = value
+        out[f"lift/{route}"] = shipped - value
     return out

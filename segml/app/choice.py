@@ -34,7 +34,15 @@ from segml.model.fallback import (
 from segml.model.predictor import COLD_START, HISTORY
 from segml.training import TrainingSet
 
-__all__ = ["MODEL", "RouteChoice", "choose_routes", "fit_fallbacks", "route_f1"]
+__all__ = [
+    "MODEL",
+    "RouteChoice",
+    "choose_routes",
+    "fit_fallbacks",
+    "route_f1",
+    "ship_choices",
+    "tier_codes",
+]
 
 MODEL = "model"
 MIN_LOGISTIC_ROWS = 20
@@ -80,7 +88,7 @@ def fit_fallbacks(
     row's ``btyd_expected_value``. A fallback that cannot be fitted is left out
     with one warning.
     """
-    codes = _codes(tset.y, tiers)
+    codes = tier_codes(tset.y, tiers)
     history = tset.X["has_history"].to_numpy(dtype=bool)
     k = len(tiers)
     out: dict[str, dict[str, Fallback]] = {HISTORY: {}, COLD_START: {}}
@@ -92,7 +100,7 @@ def fit_fallbacks(
             persistence_column,
             reference_values,
             reference_codes,
-            _codes(tset.persistence, tiers)[history],
+            tier_codes(tset.persistence, tiers)[history],
             codes[history],
             k,
         )
@@ -237,6 +245,24 @@ def _chance_bar(
     return float(np.mean(values) + 2.0 * np.std(values))
 
 
-def _codes(labels: pd.Series, tiers: Sequence[str]) -> np.ndarray:
+def tier_codes(labels: pd.Series, tiers: Sequence[str]) -> np.ndarray:
+    """Positions of ``labels`` in ``tiers`` (0 = best); unknown: the last tier."""
     lookup = {t: i for i, t in enumerate(tiers)}
     return labels.astype("str").map(lookup).fillna(len(tiers) - 1).to_numpy(int)
+
+
+def ship_choices(
+    predictor: object,
+    choices: dict[str, RouteChoice],
+    fallbacks: dict[str, dict[str, Fallback]],
+) -> list[str]:
+    """Put each route's chosen fallback on ``predictor``; returns the routes
+    changed (a fallback that could not be fitted here keeps the model)."""
+    changed = []
+    for route, choice in choices.items():
+        fallback = fallbacks.get(route, {}).get(choice.chosen)
+        if choice.chosen == MODEL or fallback is None:
+            continue
+        predictor.use_fallback(route, fallback)  # type: ignore[attr-defined]
+        changed.append(route)
+    return changed

@@ -9,8 +9,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from segml.app.baselines import run_baselines
-from segml.app.choice import MODEL, choose_routes, fit_fallbacks
+from segml.app.baselines import best_baseline, lift_metrics, run_baselines
+from segml.app.choice import (
+    MODEL,
+    choose_routes,
+    fit_fallbacks,
+    ship_choices,
+    tier_codes,
+)
 from segml.app.plan import CutoffPlan, plan_cutoffs
 from segml.app.tables import Tables
 from segml.app.value import add_btyd, set_value_cut
@@ -172,9 +178,30 @@ def _fit_everything(
 
     def codes_of(values: np.ndarray) -> np.ndarray:  # the run's rule, as codes
         tiered = label_tiers(pd.Series(values), rule=rule, shares=shares, tiers=tiers)
-        return _codes(tiered, tiers)
+        return tier_codes(tiered, tiers)
 
     fallback_args = {"cold_columns": cold_columns, "tiers": tiers, "codes_of": codes_of}
+
+    def run_stage(
+        train_set: TrainingSet, scored: TrainingSet, cut: pd.Timestamp, days: int
+    ) -> _Stage:
+        """A model fitted on ``train_set`` and the fallbacks, scoring ``scored``
+        (the population at ``cut``, its truth over ``days``)."""
+        X = scored.X.drop(columns=["cutoff", "customer_id"])
+        predictor = _fit_predictor(cfg, cold_columns, train_set)
+        btyd = None
+        if value:
+            fitted, _ = _value_cut(cfg, predictor, X, cut, rule, shares, days)
+            btyd = (fitted, days, X)
+        fallbacks = fit_fallbacks(
+            train_set,
+            **_reference(scored, tiers),
+            persistence_column=f"spend_{days}d",
+            btyd=btyd,
+            **fallback_args,
+        )
+        return _Stage(predictor, X, predictor.predict(X, reasons=False), fallbacks)
+
     metrics: dict[str, float] = {}
     tags: dict[str, str] = {}
     for note_i, note in enumerate(plan.notes):
@@ -185,29 +212,20 @@ def _fit_everything(
     if plan.select is not None:
         sel_train = stacked.subset(stacked.cutoff.isin(plan.selection))
         sel_set = scored_at(plan.select)
-        X_sel = sel_set.X.drop(columns=["cutoff", "customer_id"])
         step(
             f"choosing per route at {plan.select.date()} over "
             f"{plan.select_horizon} days: model vs baselines "
             f"(trained on {len(sel_train.X)} rows of {len(plan.selection)} cutoffs)"
         )
-        chooser = _fit_predictor(cfg, cold_columns, sel_train)
-        sel_btyd = None
-        if value:
-            fitted, _ = _value_cut(
-                cfg, chooser, X_sel, plan.select, rule, shares, plan.select_horizon
-            )
-            sel_btyd = (fitted, plan.select_horizon, X_sel)
-        sel_codes = _codes(chooser.predict(X_sel, reasons=False)["tier"], tiers)
-        fallbacks = fit_fallbacks(
-            sel_train,
-            **_reference(sel_set, rule, shares, tiers),
-            persistence_column=f"spend_{plan.select_horizon}d",
-            btyd=sel_btyd,
-            **fallback_args,
-        )
+        chooser = run_stage(sel_train, sel_set, plan.select, plan.select_horizon)
+        sel_codes = tier_codes(chooser.prediction["tier"], tiers)
         choices = choose_routes(
-            sel_set.y, X_sel, sel_codes, fallbacks, tiers, seed=cfg.model.seed
+            sel_set.y,
+            chooser.X,
+            sel_codes,
+            chooser.fallbacks,
+            tiers,
+            seed=cfg.model.seed,
         )
         for route, choice in choices.items():
             for kind, f1 in choice.scores.items():
@@ -243,38 +261,30 @@ def _fit_everything(
             f"over {plan.test_horizon} days (trained on {len(eval_set.X)} rows of "
             f"{len(plan.evaluation)} cutoffs)"
         )
-        evaluator = _fit_predictor(cfg, cold_columns, eval_set)
-        btyd_test = None
-        if value:
-            btyd_test, _ = _value_cut(
-                cfg, evaluator, X_test, plan.test, rule, shares, plan.test_horizon
-            )
-        prediction = evaluator.predict(X_test, reasons=False)
+        stage = run_stage(eval_set, test_set, plan.test, plan.test_horizon)
+        evaluator, prediction, test_fallbacks = (
+            stage.predictor,
+            stage.prediction,
+            stage.fallbacks,
+        )
         truth = test_set.y
         routes = evaluate_routes(truth, prediction, tiers)
-        test_fallbacks = fit_fallbacks(
-            eval_set,
-            **_reference(test_set, rule, shares, tiers),
-            persistence_column=f"spend_{plan.test_horizon}d",
-            btyd=None if btyd_test is None else (btyd_test, plan.test_horizon, X_test),
-            **fallback_args,
-        )
         baselines = run_baselines(
             truth, X_test, prediction["route"].to_numpy(), test_fallbacks, tiers
         )
         metrics.update(flatten_metrics(routes, dropna=True))
         for name, table in baselines.items():
             metrics.update(flatten_metrics(table, f"baseline/{name}", dropna=True))
-        shipped = _ship(evaluator, choices, test_fallbacks)
+        shipped = ship_choices(evaluator, choices, test_fallbacks)
         if shipped:  # a baseline answers some route: score what ships
             prediction = evaluator.predict(X_test, reasons=False)
         shipped_routes = evaluate_routes(truth, prediction, tiers)
         metrics.update(flatten_metrics(shipped_routes, "shipped", dropna=True))
-        metrics.update(_lift(metrics, baselines))
+        metrics.update(lift_metrics(metrics, baselines))
         metrics["eval/horizon_days"] = float(plan.test_horizon)
         tags["eval.test_cutoff"] = str(plan.test.date())
         for route in (HISTORY, COLD_START):
-            best = _best_baseline(metrics, baselines, route)
+            best = best_baseline(metrics, baselines, route)
             if best is not None:
                 tags[f"segml.best_baseline.{route}"] = best
 
@@ -293,10 +303,10 @@ def _fit_everything(
         )
         final_btyd = (fitted, horizon, snapshot)
     if choices:
-        reference_codes = _codes(
+        reference_codes = tier_codes(
             label_tiers(current_value, rule=rule, shares=shares, tiers=tiers), tiers
         )
-        _ship(
+        ship_choices(
             final,
             choices,
             fit_fallbacks(
@@ -373,6 +383,16 @@ def _fit_everything(
     )
 
 
+@dataclass
+class _Stage:
+    """A model and its fallbacks, fitted on one stretch and scoring the next."""
+
+    predictor: TierPredictor
+    X: pd.DataFrame
+    prediction: pd.DataFrame
+    fallbacks: dict
+
+
 def _check_criteria(cfg: Config, tables: Tables) -> None:
     """Composite criteria must name feature or attribute columns (before fitting)."""
     criteria = cfg.tiers.composite_criteria
@@ -390,60 +410,12 @@ def _check_criteria(cfg: Config, tables: Tables) -> None:
         )
 
 
-def _reference(
-    scored: TrainingSet, rule: str, shares: tuple[float, ...], tiers: tuple[str, ...]
-) -> dict[str, object]:
+def _reference(scored: TrainingSet, tiers: tuple[str, ...]) -> dict[str, object]:
     """Past values and persistence tiers of a scored cutoff's population."""
     return {
         "reference_values": scored.past_value.to_numpy(),
-        "reference_codes": _codes(scored.persistence, tiers),
+        "reference_codes": tier_codes(scored.persistence, tiers),
     }
-
-
-def _codes(labels: pd.Series, tiers: tuple[str, ...]) -> np.ndarray:
-    lookup = {t: i for i, t in enumerate(tiers)}
-    return labels.astype("str").map(lookup).fillna(len(tiers) - 1).to_numpy(int)
-
-
-def _ship(predictor: TierPredictor, choices: dict, fallbacks: dict) -> list[str]:
-    """Put the chosen fallbacks on ``predictor``; returns the routes changed."""
-    changed = []
-    for route, choice in choices.items():
-        if choice.chosen == MODEL:
-            continue
-        fallback = fallbacks.get(route, {}).get(choice.chosen)
-        if fallback is None:  # cannot be fitted on these rows: keep the model
-            continue
-        predictor.use_fallback(route, fallback)
-        changed.append(route)
-    return changed
-
-
-def _best_baseline(
-    metrics: dict[str, float], baselines: dict[str, pd.DataFrame], route: str
-) -> str | None:
-    found = {
-        name: metrics[f"baseline/{name}/{route}/macro_f1"]
-        for name in baselines
-        if f"baseline/{name}/{route}/macro_f1" in metrics
-    }
-    return max(found, key=lambda name: found[name]) if found else None
-
-
-def _lift(
-    metrics: dict[str, float], baselines: dict[str, pd.DataFrame]
-) -> dict[str, float]:
-    """``best_baseline/<route>/macro_f1`` and ``lift/<route>`` (shipped - best)."""
-    out = {}
-    for route in (HISTORY, COLD_START):
-        best = _best_baseline(metrics, baselines, route)
-        shipped = metrics.get(f"shipped/{route}/macro_f1")
-        if best is None or shipped is None:
-            continue
-        value = metrics[f"baseline/{best}/{route}/macro_f1"]
-        out[f"best_baseline/{route}/macro_f1"] = value
-        out[f"lift/{route}"] = shipped - value
-    return out
 
 
 def snapshot_as_of(tx: pd.DataFrame) -> pd.Timestamp:

@@ -146,17 +146,19 @@ def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
                 f"training: no {label}-day label window fits in the data"
             )
 
+    def stage(end: pd.Timestamp, horizons: tuple[int, ...]):
+        """The latest cutoff whose window (the first of ``horizons`` that fits)
+        ends by ``end``, with training cutoffs whose label windows end by it."""
+        for days in dict.fromkeys(horizons):
+            candidate = _latest(end, days, t.cutoffs, final)
+            found = windows_ending_by(candidate) if candidate is not None else None
+            if found:
+                return candidate, days, found
+        return None, 0, []
+
     # the test: the full horizon if an evaluation window fits before it, else
-    # the label window
-    test = None
-    test_horizon = 0
-    evaluation: list[pd.Timestamp] = []
-    for days in dict.fromkeys((horizon, label)):
-        candidate = _latest(last, days, t.cutoffs, final)
-        found = windows_ending_by(candidate) if candidate is not None else None
-        if found:
-            test, test_horizon, evaluation = candidate, days, found
-            break
+    # the label window; the selection: the same, before the test
+    test, test_horizon, evaluation = stage(last, (horizon, label))
     if test is None:
         notes.append(
             "no out-of-time test: the data hold no label window before another "
@@ -168,15 +170,7 @@ def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
             f"the out-of-time test covers the {test_horizon} days after "
             f"{test.date()} (the data are too short for the {horizon}-day horizon)"
         )
-    select = None
-    select_horizon = 0
-    selection: list[pd.Timestamp] = []
-    for days in dict.fromkeys((test_horizon, label)):
-        candidate = _latest(test, days, t.cutoffs, final)
-        found = windows_ending_by(candidate) if candidate is not None else None
-        if found:
-            select, select_horizon, selection = candidate, days, found
-            break
+    select, select_horizon, selection = stage(test, (test_horizon, label))
     if select is None:
         notes.append(
             "no room to compare the model with its baselines before the test: "

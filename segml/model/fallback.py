@@ -39,6 +39,7 @@ __all__ = [
     "MajorityFallback",
     "PersistenceFallback",
     "conditional_proba",
+    "value_thresholds",
 ]
 
 
@@ -95,7 +96,53 @@ class MajorityFallback(Fallback):
 
 
 @dataclass
-class PersistenceFallback(Fallback):
+class _ValueCut(Fallback):
+    """A fallback that tiers rows by a value: ``thresholds`` are descending
+    cut-offs (a row with value ≥ ``thresholds[j]`` gets tier ``j`` or better), a
+    value of 0 or less is always the last tier, and ``proba[i]`` is the
+    distribution of true tiers among training rows this fallback put in tier
+    ``i``. Subclasses say where a row's value comes from (``_values``)."""
+
+    thresholds: np.ndarray = field(default_factory=lambda: np.array([]))
+    proba: np.ndarray = field(default_factory=lambda: np.ones((1, 1)))
+
+    def _values(self, frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_rows(self, frame, rows):
+        values = self._values(frame, rows)
+        codes = (values[:, None] < self.thresholds[None, :]).sum(axis=1)
+        codes[values <= 0] = len(self.thresholds)
+        return codes.astype(int), self.proba[codes]
+
+    def scores(self, frame, rows):
+        return self._values(frame, rows)
+
+
+def value_thresholds(
+    values: np.ndarray, codes: np.ndarray, n_classes: int
+) -> np.ndarray:
+    """Value cut-offs that reproduce the tiers ``codes`` of ``values``.
+
+    The rank cut's tie rule applies (:func:`~segml.model.route.rank_thresholds`),
+    and no cut-off admits a value of 0 or less.
+
+    Examples
+    --------
+    >>> value_thresholds(np.array([9.0, 5.0, 5.0, 0.0]), np.array([0, 1, 1, 2]), 3)
+    array([9., 5.])
+    """
+    values = np.nan_to_num(np.asarray(values, dtype=float))
+    codes = np.asarray(codes, dtype=int)
+    counts = np.bincount(codes, minlength=n_classes).astype(float)
+    thresholds = rank_thresholds(values, codes, n_classes, counts / counts.sum())
+    positive = values > 0
+    smallest = values[positive].min() if positive.any() else np.inf
+    return np.maximum(thresholds, smallest)
+
+
+@dataclass
+class PersistenceFallback(_ValueCut):
     """Last period's tier: the rule applied to the value of the last ``h`` days.
 
     ``thresholds`` are descending value cut-offs (a row with value ≥
@@ -115,8 +162,6 @@ class PersistenceFallback(Fallback):
     """
 
     column: str = ""
-    thresholds: np.ndarray = field(default_factory=lambda: np.array([]))
-    proba: np.ndarray = field(default_factory=lambda: np.ones((1, 1)))
     kind: str = field(init=False, default="persistence")
 
     @classmethod
@@ -131,18 +176,9 @@ class PersistenceFallback(Fallback):
     ) -> PersistenceFallback:
         """Thresholds from a reference population's values and tiers; the
         probabilities from training rows' persistence tiers and true tiers."""
-        values = np.nan_to_num(np.asarray(reference_values, dtype=float))
-        codes = np.asarray(reference_codes, dtype=int)
-        counts = np.bincount(codes, minlength=n_classes).astype(float)
-        shares = counts / max(counts.sum(), 1.0)
-        positive = values > 0
-        thresholds = rank_thresholds(values, codes, n_classes, shares)
-        # a threshold never admits a value of 0 or less
-        smallest = values[positive].min() if positive.any() else np.inf
-        thresholds = np.maximum(thresholds, smallest)
         return cls(
             column=column,
-            thresholds=thresholds,
+            thresholds=value_thresholds(reference_values, reference_codes, n_classes),
             proba=conditional_proba(train_persistence, train_truth, n_classes),
         )
 
@@ -154,15 +190,6 @@ class PersistenceFallback(Fallback):
             series = pd.to_numeric(series, errors="coerce")
         values = series.to_numpy(dtype="float64", na_value=np.nan)[rows]
         return np.nan_to_num(values)
-
-    def predict_rows(self, frame, rows):
-        values = self._values(frame, rows)
-        codes = (values[:, None] < self.thresholds[None, :]).sum(axis=1)
-        codes[values <= 0] = len(self.thresholds)
-        return codes.astype(int), self.proba[codes]
-
-    def scores(self, frame, rows):
-        return self._values(frame, rows)
 
     def reasons(self, frame, rows):
         values = self._values(frame, rows)
@@ -189,7 +216,7 @@ class LogisticFallback(Fallback):
 
 
 @dataclass
-class BTYDFallback(Fallback):
+class BTYDFallback(_ValueCut):
     """BG/NBD + Gamma-Gamma expected value over ``horizon_days``, cut by value.
 
     ``btyd`` is a :class:`~segml.btyd.features.BTYDFit` (kept without its RFM
@@ -201,8 +228,6 @@ class BTYDFallback(Fallback):
 
     btyd: object = None
     horizon_days: float = 0.0
-    thresholds: np.ndarray = field(default_factory=lambda: np.array([]))
-    proba: np.ndarray = field(default_factory=lambda: np.ones((1, 1)))
     kind: str = field(init=False, default="btyd")
 
     @classmethod
@@ -225,11 +250,7 @@ class BTYDFallback(Fallback):
         out = cls(btyd=slim, horizon_days=float(horizon_days))
         values = out._values(reference, np.arange(len(reference)))
         codes = np.asarray(reference_codes_of(values), dtype=int)
-        counts = np.bincount(codes, minlength=n_classes).astype(float)
-        thresholds = rank_thresholds(values, codes, n_classes, counts / counts.sum())
-        positive = values > 0
-        smallest = values[positive].min() if positive.any() else np.inf
-        out.thresholds = np.maximum(thresholds, smallest)
+        out.thresholds = value_thresholds(values, codes, n_classes)
         out.proba = conditional_proba(train_codes, train_truth, n_classes)
         return out
 
@@ -242,15 +263,6 @@ class BTYDFallback(Fallback):
         expected = with_btyd_features(part, self.btyd, self.horizon_days)
         values = expected["btyd_expected_value"].to_numpy(dtype=float)
         return np.nan_to_num(values)
-
-    def predict_rows(self, frame, rows):
-        values = self._values(frame, rows)
-        codes = (values[:, None] < self.thresholds[None, :]).sum(axis=1)
-        codes[values <= 0] = len(self.thresholds)
-        return codes.astype(int), self.proba[codes]
-
-    def scores(self, frame, rows):
-        return self._values(frame, rows)
 
     def reasons(self, frame, rows):
         values = self._values(frame, rows)
