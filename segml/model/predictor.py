@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from segml.model.route import Route, expected_score
+from segml.model.route import MIN_ROWS, Route, expected_score
 from segml.model.value_decision import ValueDecision
 
 __all__ = ["COLD_START", "HISTORY", "TierPredictor"]
@@ -193,6 +194,15 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
                 class_weight=self.class_weight,
                 random_state=self.random_state,
             )
+        for name, mask in ((HISTORY, history), (COLD_START, ~history)):
+            if mask.any() and self.routes_[name].model is None:
+                warnings.warn(
+                    f"the {name} route has too little to learn from (under "
+                    f"{MIN_ROWS} rows, one tier, or no column): it predicts the "
+                    "training frequencies of the tiers",
+                    UserWarning,
+                    stacklevel=2,
+                )
         self._fit_value_ranker(X, history, value)
         self.classes_ = np.asarray(tiers, dtype=object)
         self.n_features_in_ = X.shape[1]
