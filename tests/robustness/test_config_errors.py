@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from segml.config import load_config
+from segml.config import Config, load_config
 from segml.config.dates import parse_iso
 from segml.errors import SegmlConfigError
 
@@ -56,7 +56,8 @@ def test_lgbm_name_without_a_close_match_has_no_suggestion():
 )
 def test_lgbm_names_and_lightgbm_aliases_are_accepted(key):
     cfg = load_config(overrides=[f"model.lgbm.{key}=1"])
-    assert cfg.model.lgbm == {key: 1}
+    # the key is set and the other defaults of the mapping stay
+    assert cfg.model.lgbm == {**Config().model.lgbm, key: 1}
 
 
 @pytest.mark.parametrize("key", ["random_state", "seed", "random_seed"])
@@ -75,7 +76,7 @@ def test_value_ranker_typo_names_the_key():
 
 def test_value_ranker_takes_its_own_parameters():
     cfg = load_config(overrides=["model.value_ranker.min_offset=0.01"])
-    assert cfg.model.value_ranker == {"min_offset": 0.01}
+    assert cfg.model.value_ranker == {**Config().model.value_ranker, "min_offset": 0.01}
 
 
 def test_value_ranker_seed_is_model_seed():
