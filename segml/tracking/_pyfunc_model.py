@@ -7,6 +7,8 @@ the model's manifest (``segml_manifest.json``) and the artifacts against the
 model card; the pipeline is then read where MLflow keeps the artifacts (no
 temporary copy). Boolean columns (``has_history``, ...) are declared ``Any`` in
 the signature and parsed strictly here: MLflow would read ``"False"`` as true.
+Loading the model also turns pandas' padding of short rows (a ragged
+``dataframe_split`` body) into an error in this process.
 """
 
 from __future__ import annotations
@@ -22,8 +24,23 @@ class SegmlPyfuncModel(PythonModel):
     """Score customers and leads with the segml predict contract."""
 
     def load_context(self, context) -> None:
+        import warnings
+
+        from pandas.errors import Pandas4Warning
+
         from segml.persist import load_model_file
         from segml.tracking.model import column_kinds, verify_logged_model
+
+        # MLflow's server builds a ``dataframe_split`` body with pandas, which
+        # pads a row that is too short with missing values (deprecated, "will
+        # raise"): where this model is loaded, that is an error (HTTP 400),
+        # never a row scored on values nobody sent.
+        warnings.filterwarnings(
+            "error",
+            message="Constructing a DataFrame from a list of sequences with "
+            "mismatched lengths",
+            category=Pandas4Warning,
+        )
 
         artifact = Path(context.artifacts["pipeline"])
         verify_logged_model(artifact)

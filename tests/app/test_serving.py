@@ -107,3 +107,23 @@ def test_server_rejects_has_history_that_is_not_a_boolean(server, trained):
     message = payload["message"]
     assert "table 'scoring input', column 'has_history'" in message
     assert "values must be true or false" in message and "maybe" in message
+
+
+def test_server_rejects_a_row_that_is_too_short(server):
+    # pandas would pad the short row with missing values: a row scored on
+    # values nobody sent
+    body = {
+        "dataframe_split": {
+            "columns": ["customer_id", "industry", "has_history"],
+            "data": [["n1", "retail", False], ["n2", "retail"]],
+        }
+    }
+    request = urllib.request.Request(
+        f"{server}/invocations",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=60)
+    assert error.value.code == 400
+    assert "mismatched lengths" in json.loads(error.value.read())["message"]
