@@ -7,9 +7,11 @@ next, so that no decision sees the window it is judged on:
    shipped model learns from them;
 2. a **test** cutoff: the latest one whose scoring window is complete, with
    **evaluation** cutoffs whose label windows end by it (the evaluated model);
-3. a **selection** cutoff before the test (its window ends by the test cutoff),
-   with its own training cutoffs: there the model is compared with its
-   baselines, per route, and the run picks what it ships.
+3. a **selection** cutoff before the test (its window, as long as the test's,
+   ends by the test cutoff), with its own training cutoffs: there the model is
+   compared with its baselines, per route, and the run picks what it ships.
+   Without room for it the model ships by default (a shorter window would
+   favour last period's tier and say nothing about the horizon).
 
 The test is scored over ``horizon_days`` when the data hold that much after an
 evaluation window; otherwise over the label window (``label_horizon_days``), and
@@ -170,11 +172,13 @@ def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
             f"the out-of-time test covers the {test_horizon} days after "
             f"{test.date()} (the data are too short for the {horizon}-day horizon)"
         )
-    select, select_horizon, selection = stage(test, (test_horizon, label))
+    # the choice is judged over the same window as the test: a shorter one
+    # favours last period's tier and is no evidence about the horizon
+    select, select_horizon, selection = stage(test, (test_horizon,))
     if select is None:
         notes.append(
-            "no room to compare the model with its baselines before the test: "
-            "the model ships by default"
+            "no room to compare the model with its baselines over "
+            f"{test_horizon} days before the test: the model ships by default"
         )
     return CutoffPlan(
         final,

@@ -143,3 +143,29 @@ def test_too_short_for_one_label_window_is_one_line(make_config):
         plan_cutoffs(cfg, "2024-01-01", "2024-03-15")
     message = str(err.value)
     assert "\n" not in message and "at least 90 days" in message
+
+
+def test_the_choice_is_judged_over_the_test_window_or_not_at_all(make_config):
+    # CDNOW-like: 273-day horizon, 60-day labels. The test fits at 1997-09-30,
+    # but no 273-day window ends by it after any history: no selection over a
+    # 60-day window (it would favour last period's tier), the model ships
+    cfg = make_config(
+        "training.horizon_days=273",
+        "training.label_horizon_days=60",
+        "training.cutoff_step_days=15",
+        "training.n_cutoffs=2",
+    )
+    plan = plan_cutoffs(cfg, "1997-01-01", "1998-06-30")
+    assert (plan.test, plan.test_horizon) == (T("1997-09-30"), 273)
+    assert plan.select is None and plan.selection == []
+    assert any("over 273 days before the test" in n for n in plan.notes)
+    # a 91-day horizon leaves room: the choice is made over 91 days
+    cfg = make_config(
+        "training.horizon_days=91",
+        "training.label_horizon_days=60",
+        "training.cutoff_step_days=15",
+        "training.n_cutoffs=2",
+    )
+    plan = plan_cutoffs(cfg, "1997-01-01", "1998-01-31")
+    assert plan.select_horizon == plan.test_horizon == 91
+    assert plan.select + pd.Timedelta(days=91) <= plan.test
