@@ -42,7 +42,7 @@ def run_baselines(
             rows = np.flatnonzero(route == name)
             if kind not in per_route or len(rows) == 0:
                 continue
-            codes[rows], proba[rows] = per_route[kind].predict_rows(X, rows)
+            codes[rows], proba[rows], _ = per_route[kind].predict_rows(X, rows)
             covered[rows] = True
         proba[~covered] = 1.0 / len(tiers)  # not scored: metrics dropped below
         guess = pd.DataFrame(

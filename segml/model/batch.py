@@ -104,10 +104,7 @@ def score_rows(
             continue
         if name in fallbacks:
             fallback = fallbacks[name]
-            codes[rows], proba[rows] = fallback.predict_rows(frame, rows)
-            cut_on[rows] = fallback.scores(frame, rows)
-            if fallback.kind == "logistic":
-                cut_on[rows] = proba[rows].max(axis=1)
+            codes[rows], proba[rows], cut_on[rows] = fallback.predict_rows(frame, rows)
             if n_reasons > 0:
                 texts[0][rows] = fallback.reasons(frame, rows)
             continue

@@ -51,17 +51,14 @@ class Fallback:
 
     def predict_rows(
         self, frame: pd.DataFrame, rows: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Tier codes (0 = best) and probabilities of the rows at ``rows``."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tier codes (0 = best), probabilities and the number each tier was
+        cut on (NaN when none) of the rows at ``rows``."""
         raise NotImplementedError
 
     def reasons(self, frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
         """One reason text per row."""
         raise NotImplementedError
-
-    def scores(self, frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-        """The number each row's tier was cut on (NaN when none)."""
-        return np.full(len(rows), np.nan)
 
 
 @dataclass
@@ -71,7 +68,7 @@ class MajorityFallback(Fallback):
     Examples
     --------
     >>> fb = MajorityFallback.fit(np.array([2, 2, 1, 0, 2]), 3)
-    >>> codes, proba = fb.predict_rows(pd.DataFrame({"x": [1, 2]}), np.arange(2))
+    >>> codes, proba, _ = fb.predict_rows(pd.DataFrame({"x": [1, 2]}), np.arange(2))
     >>> codes.tolist(), proba[0].round(2).tolist()
     ([2, 2], [0.2, 0.2, 0.6])
     """
@@ -89,7 +86,11 @@ class MajorityFallback(Fallback):
     def predict_rows(self, frame, rows):
         n = len(rows)
         code = int(np.argmax(self.proba))
-        return np.full(n, code, dtype=int), np.tile(self.proba, (n, 1))
+        return (
+            np.full(n, code, dtype=int),
+            np.tile(self.proba, (n, 1)),
+            np.full(n, np.nan),
+        )
 
     def reasons(self, frame, rows):
         return ["majority: the most common tier of the training labels"] * len(rows)
@@ -113,10 +114,7 @@ class _ValueCut(Fallback):
         values = self._values(frame, rows)
         codes = (values[:, None] < self.thresholds[None, :]).sum(axis=1)
         codes[values <= 0] = len(self.thresholds)
-        return codes.astype(int), self.proba[codes]
-
-    def scores(self, frame, rows):
-        return self._values(frame, rows)
+        return codes.astype(int), self.proba[codes], values
 
 
 def value_thresholds(
@@ -206,7 +204,7 @@ class LogisticFallback(Fallback):
     def predict_rows(self, frame, rows):
         X = frame.iloc[rows]
         proba = self.model.predict_proba(X).to_numpy(dtype=float)
-        return proba.argmax(axis=1).astype(int), proba
+        return proba.argmax(axis=1).astype(int), proba, proba.max(axis=1)
 
     def reasons(self, frame, rows):
         columns = ", ".join(

@@ -316,10 +316,9 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             route[mask] = name
             if name in fallbacks:
                 positions = np.flatnonzero(mask)
-                codes[mask], proba[mask] = fallbacks[name].predict_rows(X, positions)
-                cut_on[mask] = fallbacks[name].scores(X, positions)
-                if fallbacks[name].kind == "logistic":
-                    cut_on[mask] = proba[mask].max(axis=1)
+                codes[mask], proba[mask], cut_on[mask] = fallbacks[name].predict_rows(
+                    X, positions
+                )
                 if reasons and self.n_reasons > 0:
                     found = fallbacks[name].reasons(X, positions)
                     for i, text in zip(positions, found, strict=True):

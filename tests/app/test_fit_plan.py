@@ -36,6 +36,11 @@ def test_short_label_windows_reach_the_test_cutoff(make_config):
     )
     plan = plan_cutoffs(cfg, "1997-01-01", "1998-06-30")
     assert plan.test == T("1997-09-30")
+    # no 273-day window ends by the test after any history: no selection over
+    # a 60-day window (it would favour last period's tier), the model ships
+    assert plan.test_horizon == 273
+    assert plan.select is None and plan.selection == []
+    assert any("over 273 days before the test" in n for n in plan.notes)
     assert plan.evaluation == [T("1997-07-17"), T("1997-08-01")]
     assert plan.final == [T("1998-04-16"), T("1998-05-01")]
     window = pd.Timedelta(days=60)
@@ -146,20 +151,8 @@ def test_too_short_for_one_label_window_is_one_line(make_config):
 
 
 def test_the_choice_is_judged_over_the_test_window_or_not_at_all(make_config):
-    # CDNOW-like: 273-day horizon, 60-day labels. The test fits at 1997-09-30,
-    # but no 273-day window ends by it after any history: no selection over a
-    # 60-day window (it would favour last period's tier), the model ships
-    cfg = make_config(
-        "training.horizon_days=273",
-        "training.label_horizon_days=60",
-        "training.cutoff_step_days=15",
-        "training.n_cutoffs=2",
-    )
-    plan = plan_cutoffs(cfg, "1997-01-01", "1998-06-30")
-    assert (plan.test, plan.test_horizon) == (T("1997-09-30"), 273)
-    assert plan.select is None and plan.selection == []
-    assert any("over 273 days before the test" in n for n in plan.notes)
-    # a 91-day horizon leaves room: the choice is made over 91 days
+    # (the CDNOW-like plan above has no room for it; a 91-day horizon has:
+    # the choice is made over 91 days)
     cfg = make_config(
         "training.horizon_days=91",
         "training.label_horizon_days=60",

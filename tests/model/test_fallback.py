@@ -88,7 +88,8 @@ def test_logistic_fallback_predicts_its_most_probable_tier():
     X = pd.DataFrame({"size": ["s", "l"] * 20})
     y = pd.Series(["C", "A"] * 20)
     fallback = LogisticFallback(model=LogisticColdStart().fit(X, y))
-    codes, proba = fallback.predict_rows(X, np.arange(4))
+    codes, proba, score = fallback.predict_rows(X, np.arange(4))
     assert codes.tolist() == [2, 0, 2, 0]
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(score, proba.max(axis=1))
     assert fallback.reasons(X, np.arange(1)) == ["logistic regression on size"]
