@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.stats import nbinom
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -20,6 +21,7 @@ from segml.btyd._common import (
     check_rfm,
     columns,
     fit_log_params,
+    parameter_summary,
     positive_params,
     unique_rows,
     wrap,
@@ -132,6 +134,14 @@ class BGNBD(BaseEstimator):
         Number of training customers.
     n_iter_ : int
         Optimiser iterations.
+    summary_ : DataFrame
+        ``coef``, ``se``, ``lower``, ``upper`` (95 %) per parameter, from the
+        Hessian of the fitted objective (see
+        :func:`segml.btyd._common.parameter_summary`): ``se`` equals lifetimes'
+        ``se(coef)``; the bounds are Wald on the log scale, so they stay
+        positive. NaN where the Hessian is not positive definite.
+    covariance_ : DataFrame
+        Covariance matrix of the parameters (delta method).
 
     Examples
     --------
@@ -222,6 +232,9 @@ class BGNBD(BaseEstimator):
             objective, start, max_iter=self.max_iter, tol=self.tol, model="BG/NBD"
         )
         self._set_params(params)
+        self.summary_, self.covariance_ = parameter_summary(
+            objective, params, total, _PARAMS
+        )
         self.log_likelihood_ = float(
             weight @ _log_likelihood_terms(*params, ux, ut, uT)[0]
         )
@@ -272,6 +285,90 @@ class BGNBD(BaseEstimator):
             -np.inf,
         )
         return wrap(expit(-log_odds_dead), index, "p_alive")
+
+    def probability_alive(
+        self,
+        frequency: ArrayLike | pd.DataFrame,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> pd.Series | np.ndarray:
+        """Probability that the customer is still alive at T (FHL 2005 eq. 11).
+
+        lifetimes' ``conditional_probability_alive``, pymc-marketing's
+        ``expected_probability_alive``; the same as :meth:`p_alive`.
+
+        Examples
+        --------
+        >>> model = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> model.probability_alive([0, 2], [0, 30.43], [38.86, 38.86]).round(4)
+        array([1.    , 0.7266])
+        """
+        return self.p_alive(frequency, recency, T)
+
+    def probability_of_n_purchases(
+        self,
+        n: ArrayLike,
+        t: ArrayLike,
+        frequency: ArrayLike | pd.DataFrame,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> pd.Series | np.ndarray:
+        """Probability of exactly ``n`` purchases in (T, T + t] given the history.
+
+        Given the history, a customer is dead with probability
+        ``1 - P(alive)`` (then ``n = 0``); if alive, the purchase rate is
+        ``lambda ~ Gamma(r + x, alpha + T)`` and the dropout probability
+        ``p ~ Beta(a, b + x)``, independent. With ``K`` the purchases a
+        Poisson(lambda t) process would make (negative binomial once lambda is
+        integrated out) and dropout right after each purchase with
+        probability p:
+
+        ``P(N = n | alive) = E[(1-p)^n] P(K = n)
+        + E[p (1-p)^(n-1)] P(K >= n)`` for n >= 1, and ``P(K = 0)`` for
+        n = 0. For a customer just acquired (x = t_x = T = 0) this is FHL 2005
+        eq. 8 (lifetimes' ``probability_of_n_purchases_up_to_time``);
+        ``sum_n n P(N = n)`` is :meth:`expected_purchases`.
+
+        Parameters
+        ----------
+        n : int or array-like of int
+            Number of purchases (>= 0); broadcast against the customers.
+        t : float or array-like
+            Horizon, in the unit of recency and T.
+        frequency, recency, T : array-like or DataFrame
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        Series or ndarray
+            Probabilities, on the input's index when it had one.
+
+        Examples
+        --------
+        >>> model = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> p = model.probability_of_n_purchases(np.arange(3), 39, 2, 30.43, 38.86)
+        >>> p.round(4)
+        array([0.4454, 0.2393, 0.1442])
+        """
+        (x, t_x, big_t), index = self._rfm(frequency, recency, T)
+        n = np.asarray(n, dtype="float64")
+        if not np.all((n >= 0) & (n == np.floor(n)) & np.isfinite(n)):
+            raise ValueError(f"n must be whole numbers >= 0, got {n.tolist()}")
+        t = _horizon(t)
+        r, alpha, a, b = self._params()
+        alive = np.asarray(self.p_alive(x, t_x, big_t), dtype="float64")
+        n, t, x, big_t, alive = np.broadcast_arrays(n, t, x, big_t, alive)
+        shape, quiet = r + x, (alpha + big_t) / (alpha + big_t + t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exactly = nbinom.pmf(n, shape, quiet)  # P(K = n)
+            at_least = nbinom.sf(n - 1.0, shape, quiet)  # P(K >= n)
+            base = betaln(a, b + x)
+            stays = np.exp(betaln(a, b + x + n) - base)
+            drops = np.exp(betaln(a + 1.0, b + x + n - 1.0) - base)
+        if_alive = np.where(n > 0, stays * exactly + drops * at_least, exactly)
+        values = np.where(n > 0, 0.0, 1.0 - alive) + alive * if_alive
+        values = values if values.ndim else values[()]
+        return wrap(values, index, "probability")
 
     def expected_purchases(
         self,

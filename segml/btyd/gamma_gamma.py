@@ -20,6 +20,7 @@ from segml.btyd._common import (
     ArrayLike,
     columns,
     fit_log_params,
+    parameter_summary,
     positive_params,
     wrap,
 )
@@ -103,6 +104,11 @@ class GammaGamma(BaseEstimator):
         Number of customers used (frequency > 0 and monetary value > 0).
     n_iter_ : int
         Optimiser iterations.
+    summary_ : DataFrame
+        ``coef``, ``se``, ``lower``, ``upper`` (95 %) per parameter, from the
+        Hessian of the fitted objective, as in :class:`~segml.btyd.BGNBD`.
+    covariance_ : DataFrame
+        Covariance matrix of the parameters (delta method).
 
     Examples
     --------
@@ -175,6 +181,9 @@ class GammaGamma(BaseEstimator):
             objective, start, max_iter=self.max_iter, tol=self.tol, model="Gamma-Gamma"
         )
         self._set_params(params)
+        self.summary_, self.covariance_ = parameter_summary(
+            objective, params, float(x.size), _PARAMS
+        )
         self.log_likelihood_ = float(_log_likelihood_terms(*params, x, m)[0].sum())
         self.n_customers_ = int(x.size)
         self.n_iter_ = int(result.nit)
@@ -210,6 +219,54 @@ class GammaGamma(BaseEstimator):
         m = np.where(x > 0, m, 0.0)
         values = p * (v + m * x) / (p * x + q - 1.0)
         return wrap(values, index, "expected_spend")
+
+    def customer_lifetime_value(
+        self,
+        transaction_prediction_model: BGNBD,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        monetary_value: ArrayLike,
+        time: int = 12,
+        discount_rate: float = 0.01,
+        freq: str = "D",
+    ) -> pd.Series | np.ndarray:
+        """Discounted CLV with lifetimes' signature and semantics.
+
+        The same as lifetimes' ``GammaGammaFitter.customer_lifetime_value``:
+        ``time`` months of 30 days (for ``freq="D"``), a *monthly*
+        ``discount_rate``, each month's expected purchases times the expected
+        spend, discounted by ``(1 + discount_rate) ** month``. See
+        :func:`segml.btyd.clv.customer_lifetime_value` for the frame-based
+        function (and annual rates).
+
+        Examples
+        --------
+        >>> bg = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> gg = GammaGamma.from_params(p=6.25, q=3.74, v=15.44)
+        >>> gg.customer_lifetime_value(bg, [0, 2], [0, 30.43], [38.86, 38.86],
+        ...                            [0, 22.35], time=12, freq="W").round(2)
+        array([ 8.37, 36.29])
+        """
+        from segml.btyd.clv import lifetime_value
+
+        (x, t_x, big_t, m), index = columns(
+            frequency,
+            (recency, T, monetary_value),
+            ("frequency", "recency", "T", "monetary_value"),
+        )
+        values = lifetime_value(
+            transaction_prediction_model,
+            self,
+            x,
+            t_x,
+            big_t,
+            m,
+            months=time,
+            discount_rate=discount_rate,
+            freq=freq,
+        )
+        return wrap(values, index, "clv")
 
     @property
     def population_mean_(self) -> float:
