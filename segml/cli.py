@@ -142,7 +142,7 @@ def _column_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.group(cls=_SegmlGroup)
-@click.version_option(__version__, prog_name="segml")
+@click.version_option(__version__, prog_name="segml", message="%(prog)s %(version)s")
 @click.option(
     "--debug",
     is_flag=True,
