@@ -1,4 +1,5 @@
-"""ABC tiers: count, cumulative value and composite rules; Pareto; migration."""
+"""ABC tiers: count, cumulative value and composite rules; Pareto; migration;
+tiers per period; hysteresis."""
 
 from segml.tiers._validate import DEFAULT_TIERS
 from segml.tiers.composite import (
@@ -8,8 +9,10 @@ from segml.tiers.composite import (
     percentile_rank,
 )
 from segml.tiers.estimator import TierAssigner
+from segml.tiers.hysteresis import apply_hysteresis
 from segml.tiers.migration import TierMigration, tier_migration
 from segml.tiers.pareto import pareto_table
+from segml.tiers.periods import PeriodTiers, period_ends, period_tiers
 from segml.tiers.plots import plot_pareto
 from segml.tiers.rules import (
     COUNT_SHARES,
@@ -26,9 +29,11 @@ __all__ = [
     "DEFAULT_CRITERIA",
     "DEFAULT_HIGHER_IS_BETTER",
     "DEFAULT_TIERS",
+    "PeriodTiers",
     "VALUE_SHARES",
     "TierAssigner",
     "TierMigration",
+    "apply_hysteresis",
     "assign_tiers",
     "composite_score",
     "count_rule",
@@ -36,6 +41,8 @@ __all__ = [
     "learn_thresholds",
     "pareto_table",
     "percentile_rank",
+    "period_ends",
+    "period_tiers",
     "plot_pareto",
     "tier_migration",
     "value_rule",
