@@ -18,6 +18,7 @@ import click
 from segml._version import __version__
 from segml.app.paths import check_writable
 from segml.errors import SegmlConfigError, SegmlDataError
+from segml.report.cli import report as report_command
 
 CONFIG_HELP = "YAML config (default: configs/default.yaml if present, else defaults)."
 OUT_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -407,6 +408,8 @@ class _wide_pandas:
     def __exit__(self, *exc):
         self._ctx.__exit__(*exc)
 
+
+main.add_command(report_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
