@@ -3,6 +3,7 @@ the discounted lifetime value and per-customer features derived from them,
 simulated futures, and the model-fit plots (:mod:`segml.btyd.plots`)."""
 
 from segml.btyd.bgnbd import BGNBD, bgnbd_log_likelihood
+from segml.btyd.clv import customer_lifetime_value, discount_factors, monthly_rate
 from segml.btyd.features import (
     BTYD_FEATURES,
     HORIZON_FEATURES,
@@ -11,7 +12,6 @@ from segml.btyd.features import (
     btyd_features_many,
     fit_btyd,
 )
-from segml.btyd.clv import customer_lifetime_value, discount_factors, monthly_rate
 from segml.btyd.gamma_gamma import (
     GammaGamma,
     expected_value,
