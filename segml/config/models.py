@@ -21,6 +21,7 @@ __all__ = [
     "FeaturesConfig",
     "MlflowConfig",
     "ModelConfig",
+    "MonitorConfig",
     "SegmentsConfig",
     "SyntheticConfig",
     "TiersConfig",
@@ -115,6 +116,7 @@ class TiersConfig(_Section):
         }
     )
     composite_cut: Literal["count", "value"] = "count"
+    hysteresis: float | None = Field(None, ge=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _shares_match_labels(self) -> TiersConfig:
@@ -279,6 +281,28 @@ class MlflowConfig(_Section):
     artifact_location: str | None = None
 
 
+class MonitorConfig(_Section):
+    """``segml monitor``: drift and stability thresholds (see ``docs/monitor.md``)."""
+
+    psi_warn: float = Field(0.10, gt=0.0)
+    psi_alert: float = Field(0.25, gt=0.0)
+    bins: int = Field(10, ge=2)
+    period: Literal["month", "quarter", "year"] = "month"
+    tier_change_alert: float | None = Field(None, gt=0.0, le=1.0)
+    near_threshold_within: float = Field(0.05, gt=0.0, lt=1.0)
+    near_threshold_alert: float | None = Field(None, gt=0.0, le=1.0)
+    experiment: str | None = None
+
+    @model_validator(mode="after")
+    def _warn_below_alert(self) -> MonitorConfig:
+        if self.psi_warn > self.psi_alert:
+            raise ValueError(
+                f"monitor.psi_warn ({self.psi_warn}) must not exceed "
+                f"monitor.psi_alert ({self.psi_alert})"
+            )
+        return self
+
+
 class Config(_Section):
     """The whole configuration of a segml run."""
 
@@ -289,4 +313,5 @@ class Config(_Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     models_dir: str = "models"
