@@ -214,7 +214,9 @@ class Segmenter(ClusterMixin, BaseEstimator):
             )
         return signed_log1p(data)
 
-    def fit(self, X: pd.DataFrame, y: object = None, *, tiers: pd.Series | None = None):
+    def fit(
+        self, X: pd.DataFrame, y: object = None, *, tiers: pd.Series | None = None
+    ) -> Segmenter:
         """Choose k, cluster, relabel by value, profile and name; ``y`` is ignored.
 
         ``tiers`` (a Series indexed like ``X``) adds the tier mix to ``profiles_``.
@@ -335,7 +337,9 @@ class Segmenter(ClusterMixin, BaseEstimator):
         distances = (centers * centers).sum(axis=1) - 2.0 * products
         return self.relabel_[distances.argmin(axis=1)].astype("int64")
 
-    def fit_predict(self, X: pd.DataFrame, y: object = None, **kwargs) -> pd.Series:
+    def fit_predict(
+        self, X: pd.DataFrame, y: object = None, **kwargs: pd.Series | None
+    ) -> pd.Series:
         """Fit and return the training clusters as a Series ``cluster``."""
         self.fit(X, y, **kwargs)
         index = X.index if isinstance(X, pd.DataFrame) else None
