@@ -148,8 +148,8 @@ class SegmlPipeline:
     def _predict_frame(
         self, rows: pd.DataFrame, index: pd.Index, reasons: bool
     ) -> pd.DataFrame:
-        """:meth:`predict` through ``TierPredictor.predict`` (any decision)."""
-        answer = self.predictor.predict(rows, reasons=reasons)
+        """:meth:`predict` through ``TierPredictor.predict_frame`` (any decision)."""
+        answer = self.predictor.predict_frame(rows, reasons=reasons)
         out = pd.DataFrame({"customer_id": rows["customer_id"]}, index=rows.index)
         out["tier"] = answer["tier"].astype("str")
         for tier in self.tiers:

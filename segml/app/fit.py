@@ -200,7 +200,8 @@ def _fit_everything(
             btyd=btyd,
             **fallback_args,
         )
-        return _Stage(predictor, X, predictor.predict(X, reasons=False), fallbacks)
+        prediction = predictor.predict_frame(X, reasons=False)
+        return _Stage(predictor, X, prediction, fallbacks)
 
     metrics: dict[str, float] = {}
     tags: dict[str, str] = {}
@@ -277,7 +278,7 @@ def _fit_everything(
             metrics.update(flatten_metrics(table, f"baseline/{name}", dropna=True))
         shipped = ship_choices(evaluator, choices, test_fallbacks)
         if shipped:  # a baseline answers some route: score what ships
-            prediction = evaluator.predict(X_test, reasons=False)
+            prediction = evaluator.predict_frame(X_test, reasons=False)
         shipped_routes = evaluate_routes(truth, prediction, tiers)
         metrics.update(flatten_metrics(shipped_routes, "shipped", dropna=True))
         metrics.update(lift_metrics(metrics, baselines))

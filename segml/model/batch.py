@@ -1,6 +1,6 @@
 """Score a frame with a fitted TierPredictor as arrays, without per-route copies.
 
-:func:`score_rows` is what :meth:`TierPredictor.predict` computes (tier,
+:func:`score_rows` is what :meth:`TierPredictor.predict_frame` computes (tier,
 probabilities, route, reasons), returned as numpy arrays so that the caller
 builds its output frame once. Each route encodes only its own rows straight
 from the input's columns, in blocks (:meth:`Route.predict_rows`), and its
@@ -8,7 +8,7 @@ boosters run compiled when the batch is large (:mod:`segml.model.compiled`).
 
 Only the decisions it knows (``"rank"``, ``"argmax"`` and ``"value"``) are
 scored here; for any other decision :func:`score_rows` returns None and the caller uses
-``TierPredictor.predict``. Tests check both give the same answers.
+``TierPredictor.predict_frame``. Tests check both give the same answers.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def score_rows(
     """Score every row of ``frame``; ``history`` picks the route of each row.
 
     Returns None when the predictor's ``decision`` is not one of ``"rank"``,
-    ``"argmax"`` and ``"value"`` (use ``predictor.predict`` then).
+    ``"argmax"`` and ``"value"`` (use ``predictor.predict_frame`` then).
 
     Examples
     --------
@@ -82,7 +82,7 @@ def score_rows(
     >>> scores = score_rows(model, rows, rows["has_history"].to_numpy())
     >>> scores.proba.shape, scores.history.tolist()
     ((3, 3), [True, True, False])
-    >>> expected = model.predict(rows)
+    >>> expected = model.predict_frame(rows)
     >>> bool((model.classes_[scores.codes] == expected["tier"].astype(str)).all())
     True
     """

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import overload
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import f1_score
 from sklearn.utils.validation import check_is_fitted
 
+from segml.evaluation.metrics import tier_codes
 from segml.model.route import MIN_ROWS, Route, expected_score
 from segml.model.value_decision import ValueDecision
 
@@ -19,6 +23,7 @@ HISTORY = "history"
 COLD_START = "cold_start"
 _NEVER_FEATURES = ("customer_id", "cutoff", "has_history")
 _DECISIONS = ("rank", "argmax", "value")
+_CALIBRATIONS = ("sigmoid", "isotonic", None)
 
 
 class TierPredictor(ClassifierMixin, BaseEstimator):
@@ -69,8 +74,30 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
     value_ranker : ValueRanker, optional
         Template for ``decision="value"`` (cloned in ``fit``; default
         :class:`~segml.model.value_ranker.ValueRanker` with its defaults).
+    n_estimators, learning_rate, num_leaves, max_depth, min_child_samples
+        :class:`lightgbm.LGBMClassifier`'s, with its defaults; named here so
+        that ``get_params`` and ``GridSearchCV`` see them like any parameter.
     **lgbm_params
-        Passed to :class:`lightgbm.LGBMClassifier` (e.g. ``n_estimators``).
+        Any other :class:`lightgbm.LGBMClassifier` parameter (e.g.
+        ``reg_lambda``); each is stored as an attribute of its name and
+        reported by ``get_params``. The classifiers run on one thread unless
+        ``n_jobs`` is given.
+
+    Nothing is checked before ``fit``, which raises ``ValueError`` for an
+    unknown ``decision`` or ``calibration``, labels outside ``tiers`` or
+    ``attributes`` missing from ``X``. ``X`` must be a DataFrame (the routes
+    need ``has_history`` and column names).
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        The tiers, best first.
+    routes_ : dict of str to Route
+        The fitted ``history`` and ``cold_start`` routes.
+    history_columns_, cold_start_columns_ : list of str
+        Columns each route's model sees.
+    value_ranker_ : ValueRanker or None
+        The fitted ranker of ``decision="value"``.
 
     Examples
     --------
@@ -82,9 +109,23 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
     >>> y = pd.Series(np.where(X["orders"] > 4, "A", np.where(X["orders"] > 2,
     ...               "B", "C")))
     >>> model = TierPredictor(attributes=["region"], n_estimators=20).fit(X, y)
-    >>> out = model.predict(X.head(3))
+    >>> X.head(3)
+       has_history  orders region
+    0         True     2.0      n
+    1         True     0.0      n
+    2         True     4.0      s
+    >>> model.predict(X.head(3)).tolist()
+    ['C', 'C', 'B']
+    >>> out = model.predict_frame(X.head(3))
     >>> list(out.columns)[:8]
     ['tier', 'p_A', 'p_B', 'p_C', 'route', 'model', 'tier_score', 'reason_1']
+
+    ``score`` is the macro-F1 (perfect for customers with history here, whose
+    ``orders`` make the tier):
+
+    >>> buyers = X["has_history"]
+    >>> model.score(X[buyers], y[buyers])
+    1.0
     """
 
     def __init__(
@@ -99,6 +140,11 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         n_reasons: int = 3,
         random_state: int = 0,
         value_ranker: object | None = None,
+        n_estimators: int = 100,
+        learning_rate: float = 0.1,
+        num_leaves: int = 31,
+        max_depth: int = -1,
+        min_child_samples: int = 20,
         **lgbm_params: object,
     ) -> None:
         self.tiers = tiers
@@ -110,23 +156,55 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         self.n_reasons = n_reasons
         self.random_state = random_state
         self.value_ranker = value_ranker
-        self.lgbm_params = lgbm_params
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        # further LightGBM parameters are stored as attributes of their own
+        # name, like LightGBM's estimators do; the private list of their names
+        # lets get_params report them (scikit-learn ignores private attributes)
+        self._lgbm_extra = tuple(lgbm_params)
         for key, value in lgbm_params.items():
             setattr(self, key, value)
 
+    def _extra_names(self) -> tuple[str, ...]:
+        extra = self.__dict__.get("_lgbm_extra")
+        if extra is None:  # pickled by segml <= 0.x, which kept a dict
+            extra = tuple(self.__dict__.get("lgbm_params", {}))
+        return extra
+
     def get_params(self, deep: bool = True) -> dict:
+        """Parameters, the further LightGBM ones (``**lgbm_params``) included."""
         params = super().get_params(deep=deep)
-        params.pop("lgbm_params", None)
-        params.update(self.lgbm_params)
+        params.update({key: getattr(self, key) for key in self._extra_names()})
         return params
 
     def set_params(self, **params: object) -> TierPredictor:
-        own = set(super().get_params(deep=False)) - {"lgbm_params"}
-        for key, value in params.items():
-            if key not in own:
-                self.lgbm_params = {**self.lgbm_params, key: value}
+        """Set parameters; a name this class does not declare is a LightGBM one.
+
+        Nothing is checked here (``fit`` checks, as scikit-learn expects).
+        """
+        own = set(self._get_param_names())
+        extra = {k: v for k, v in params.items() if k not in own and "__" not in k}
+        for key, value in extra.items():
             setattr(self, key, value)
+        self._lgbm_extra = tuple(dict.fromkeys([*self._extra_names(), *extra]))
+        rest = {k: v for k, v in params.items() if k not in extra}
+        if rest:
+            super().set_params(**rest)
         return self
+
+    def _lgbm_settings(self) -> dict[str, object]:
+        """Everything ``fit`` passes to :class:`lightgbm.LGBMClassifier`."""
+        named = {
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "max_depth": self.max_depth,
+            "min_child_samples": self.min_child_samples,
+        }
+        return {**named, **{key: getattr(self, key) for key in self._extra_names()}}
 
     def fit(
         self,
@@ -157,6 +235,18 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"decision must be one of {list(_DECISIONS)}, not {self.decision!r}"
             )
+        if self.calibration not in _CALIBRATIONS:
+            raise ValueError(
+                f"calibration must be one of {list(_CALIBRATIONS)}, "
+                f"not {self.calibration!r}"
+            )
+        if (
+            not isinstance(self.n_reasons, numbers.Integral)
+            or isinstance(self.n_reasons, bool)
+            or self.n_reasons < 0
+        ):
+            raise ValueError(f"n_reasons must be an int >= 0, not {self.n_reasons!r}")
+        lgbm_params = self._lgbm_settings()
         labels = pd.Series(np.asarray(y, dtype=object))
         if len(labels) != len(X):
             raise ValueError(f"y has {len(labels)} rows but X has {len(X)}")
@@ -190,7 +280,7 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
                 calibration_mask=None if cal_mask is None else cal_mask[mask],
                 calibration=self.calibration,
                 shares=self.shares,
-                lgbm_params=self.lgbm_params,
+                lgbm_params=lgbm_params,
                 class_weight=self.class_weight,
                 random_state=self.random_state,
             )
@@ -281,22 +371,81 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Tier probabilities ``p_<tier>``, one row per input row, same index."""
-        check_is_fitted(self, "routes_")
-        X = self._check_frame(X)
-        proba = np.zeros((len(X), len(self.classes_)))
-        for name, mask in self._route_masks(X).items():
-            if mask.any():
-                proba[mask] = self.routes_[name].predict_proba(X.loc[mask])
-        return self._proba_frame(proba, X.index)
+        """Tier probabilities ``p_<tier>``, one row per input row, same index.
 
-    def score(self, X: pd.DataFrame, y: object = None) -> pd.Series:  # noqa: ARG002
-        """Expected tier score in [0, 1] (1 = top tier), for ranking customers."""
-        proba = self.predict_proba(X).to_numpy()
-        return pd.Series(expected_score(proba), index=X.index, name="score")
+        The probabilities of :meth:`predict_frame` (a shipped fallback's where
+        a route ships one), columns in the order of ``classes_``.
+        """
+        frame = self.predict_frame(X, reasons=False)
+        return frame[[f"p_{t}" for t in self.classes_]]
 
-    def predict(self, X: pd.DataFrame, *, reasons: bool = True) -> pd.DataFrame:
+    def score(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series | Sequence[str],
+        sample_weight: Sequence[float] | None = None,
+    ) -> float:
+        """Macro-F1 of :meth:`predict` against the true tiers ``y``.
+
+        The F1 of every tier in ``tiers`` is averaged, a tier never predicted
+        nor present counting 0 (as ``macro_f1`` of
+        :func:`segml.evaluation.tier_metrics`), so that scores of folds that
+        miss a tier stay comparable. This is what ``GridSearchCV`` and
+        ``cross_val_score`` maximise unless given another ``scoring``.
+        """
+        predicted = self.predict(X)
+        labels = list(self.classes_)
+        truth = tier_codes(y, labels, "y")
+        if len(truth) != len(predicted):
+            raise ValueError(f"y has {len(truth)} rows but X has {len(predicted)}")
+        return float(
+            f1_score(
+                truth,
+                predicted.cat.codes.to_numpy(),
+                labels=np.arange(len(labels)),
+                average="macro",
+                zero_division=0,
+                sample_weight=sample_weight,
+            )
+        )
+
+    @overload
+    def predict(self, X: pd.DataFrame) -> pd.Series: ...
+
+    @overload
+    def predict(self, X: pd.DataFrame, *, reasons: bool) -> pd.DataFrame: ...
+
+    def predict(
+        self, X: pd.DataFrame, *, reasons: bool | None = None
+    ) -> pd.Series | pd.DataFrame:
+        """The tier of every row, in order (scikit-learn's ``predict``).
+
+        Returns an ordered categorical Series ``tier`` on ``X``'s index, the
+        ``tier`` column of :meth:`predict_frame`.
+
+        ``reasons`` is the one-release shim of segml 0.1, whose ``predict``
+        returned the whole table: passing it returns :meth:`predict_frame`
+        with a ``FutureWarning``.
+        """
+        if reasons is not None:
+            warnings.warn(
+                "TierPredictor.predict(X, reasons=...) returning the table is "
+                "deprecated and goes in the next release: call "
+                "predict_frame(X, reasons=...) for the table, predict(X) for "
+                "the tiers",
+                FutureWarning,
+                stacklevel=2,
+            )
+            return self.predict_frame(X, reasons=reasons)
+        return self.predict_frame(X, reasons=False)["tier"]
+
+    def predict_frame(self, X: pd.DataFrame, *, reasons: bool = True) -> pd.DataFrame:
         """Tier, probabilities, route and top reasons for every row, in order.
+
+        Columns: ``tier`` (ordered categorical), ``p_<tier>`` for every tier,
+        ``route`` (``history`` or ``cold_start``), ``model`` (what answered the
+        route, see :meth:`route_kind`), ``tier_score`` (the number the tier was
+        cut on) and ``reason_1`` ... ``reason_<n_reasons>``.
 
         ``reasons=False`` leaves the ``reason_*`` columns empty and skips the
         SHAP computation, by far the most expensive part of scoring a batch.

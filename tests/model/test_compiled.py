@@ -123,7 +123,7 @@ def test_scoring_without_the_fast_extra(fitted, monkeypatch, caplog, missing):
     model, X = fitted
     rows = awkward_rows(X).reset_index()
     monkeypatch.setenv("SEGML_COMPILE", "0")  # LightGBM's own answers
-    expected = model.predict(rows, reasons=False)
+    expected = model.predict_frame(rows, reasons=False)
     monkeypatch.delenv("SEGML_COMPILE")
     assert not compiled._compiled
     for name in missing:  # the import fails as if the package were absent
@@ -174,13 +174,13 @@ def test_compile_can_be_switched_off(fitted, monkeypatch):
 @needs_lleaves
 @pytest.mark.parametrize("reasons", [False, True])
 def test_array_scoring_equals_predictor_predict(fitted, reasons, monkeypatch):
-    """score_rows (compiled, in blocks) gives TierPredictor.predict's answers."""
+    """score_rows (compiled, in blocks) gives TierPredictor.predict_frame's answers."""
     model, X = fitted
     from segml.model import route as route_module
 
     monkeypatch.setattr(route_module, "CHUNK_ROWS", 100)  # several blocks
     rows = awkward_rows(X).reset_index()
-    expected = model.predict(rows, reasons=reasons)
+    expected = model.predict_frame(rows, reasons=reasons)
     history = rows["has_history"].to_numpy(dtype=bool)
     scores = score_rows(model, rows, history, reasons=reasons)
     assert compiled._compiled  # the compiled path was taken

@@ -67,8 +67,8 @@ def test_encoder_small_and_large_paths_agree():
 
 def test_reasons_can_be_skipped(fitted):
     model, X = fitted
-    full = model.predict(X.head(50))
-    fast = model.predict(X.head(50), reasons=False)
+    full = model.predict_frame(X.head(50))
+    fast = model.predict_frame(X.head(50), reasons=False)
     pd.testing.assert_frame_equal(
         full.drop(columns=["reason_1", "reason_2", "reason_3"]),
         fast.drop(columns=["reason_1", "reason_2", "reason_3"]),

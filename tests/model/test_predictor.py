@@ -56,7 +56,7 @@ def fitted():
 
 def test_routes_follow_has_history(fitted):
     model, X, _ = fitted
-    out = model.predict(X)
+    out = model.predict_frame(X)
     expected = np.where(X["has_history"], "history", "cold_start")
     assert out["route"].tolist() == expected.tolist()
 
@@ -64,7 +64,7 @@ def test_routes_follow_has_history(fitted):
 def test_learns_both_routes(fitted):
     model, X, y = fitted
     Xt, yt, _ = make_data(seed=1)
-    out = model.predict(Xt)
+    out = model.predict_frame(Xt)
     for route in ("history", "cold_start"):
         rows = out["route"] == route
         score = balanced_accuracy_score(yt[rows], out.loc[rows, "tier"].astype(str))
@@ -75,7 +75,9 @@ def test_cold_start_ignores_history_columns(fitted):
     model, X, _ = fitted
     leads = X.loc[~X["has_history"]].head(20)
     changed = leads.assign(orders=999.0, recency_days=1.0)
-    pd.testing.assert_frame_equal(model.predict(leads), model.predict(changed))
+    pd.testing.assert_frame_equal(
+        model.predict_frame(leads), model.predict_frame(changed)
+    )
 
 
 def test_probabilities_are_calibrated_distributions(fitted):
@@ -88,7 +90,7 @@ def test_probabilities_are_calibrated_distributions(fitted):
 
 def test_rank_decision_reproduces_label_shares(fitted):
     model, X, y = fitted
-    out = model.predict(X)
+    out = model.predict_frame(X)
     got = out["tier"].astype(str).value_counts(normalize=True)
     want = y.value_counts(normalize=True)
     for tier in TIERS:
@@ -100,23 +102,23 @@ def test_argmax_decision_takes_most_probable(fitted):
     model_argmax = TierPredictor(**{**model.get_params(), "decision": "argmax"})
     model_argmax.routes_ = model.routes_
     model_argmax.classes_ = model.classes_
-    out = model_argmax.predict(X.head(50))
+    out = model_argmax.predict_frame(X.head(50))
     proba = out[["p_A", "p_B", "p_C"]].to_numpy()
     assert out["tier"].astype(str).tolist() == [TIERS[i] for i in proba.argmax(1)]
 
 
 def test_single_row_matches_batch(fitted):
     model, X, _ = fitted
-    batch = model.predict(X.head(40))
+    batch = model.predict_frame(X.head(40))
     for i in (0, 7, 33):
-        one = model.predict(X.iloc[[i]])
+        one = model.predict_frame(X.iloc[[i]])
         pd.testing.assert_frame_equal(one, batch.iloc[[i]])
 
 
 def test_reasons_name_the_driving_feature(fitted):
     model, X, _ = fitted
     buyers = X.loc[X["has_history"]].head(30)
-    out = model.predict(buyers)
+    out = model.predict_frame(buyers)
     assert out["reason_1"].str.startswith("orders=").mean() > 0.5
     assert out["reason_1"].str.contains(r"\([+-]\d+\.\d\d\)$").all()
 
@@ -124,7 +126,7 @@ def test_reasons_name_the_driving_feature(fitted):
 def test_unseen_category_is_missing_not_an_error(fitted):
     model, X, _ = fitted
     leads = X.loc[~X["has_history"]].head(3).assign(size="gigantic")
-    out = model.predict(leads)
+    out = model.predict_frame(leads)
     assert len(out) == 3 and out["tier"].notna().all()
 
 
@@ -133,7 +135,7 @@ def test_shuffled_labels_bring_the_model_to_chance():
     model = TierPredictor(attributes=["size", "region"], n_estimators=60)
     model.fit(X, y, cutoff=cutoff)
     Xt, yt, _ = make_data(seed=4)
-    score = balanced_accuracy_score(yt, model.predict(Xt)["tier"].astype(str))
+    score = balanced_accuracy_score(yt, model.predict_frame(Xt)["tier"].astype(str))
     assert abs(score - 1 / 3) < 0.08
 
 
@@ -148,7 +150,7 @@ def test_predict_keeps_rows_order_and_ids(fitted, flags, seed):
     rows = X.iloc[rng.integers(0, len(X), len(flags))].copy()
     rows["has_history"] = flags
     rows.index = pd.Index([f"id{seed}-{i}" for i in range(len(flags))])
-    out = model.predict(rows)
+    out = model.predict_frame(rows)
     assert out.index.tolist() == rows.index.tolist()
     assert out["route"].tolist() == ["history" if f else "cold_start" for f in flags]
 
@@ -156,7 +158,7 @@ def test_predict_keeps_rows_order_and_ids(fitted, flags, seed):
 def test_missing_has_history_is_a_clear_error(fitted):
     model, X, _ = fitted
     with pytest.raises(ValueError, match="has_history"):
-        model.predict(X.drop(columns="has_history"))
+        model.predict_frame(X.drop(columns="has_history"))
 
 
 def test_labels_outside_tiers_are_rejected():
@@ -183,3 +185,117 @@ def test_calibration_is_skipped_when_a_class_is_too_rare_in_the_slice():
     assert model.routes_["history"].calibrator is None
     proba = model.predict_proba(X.head(20))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+# --- the scikit-learn contract -------------------------------------------------
+
+
+def test_predict_returns_the_tier_column_of_predict_frame(fitted):
+    model, X, _ = fitted
+    rows = X.iloc[[5, 0, 17, 3]]
+    tiers = model.predict(rows)
+    frame = model.predict_frame(rows, reasons=False)
+    assert isinstance(tiers, pd.Series) and tiers.name == "tier"
+    assert tiers.index.tolist() == rows.index.tolist()
+    pd.testing.assert_series_equal(tiers, frame["tier"])
+    assert list(tiers.cat.categories) == TIERS
+
+
+def test_predict_proba_is_predict_frame_probabilities(fitted):
+    model, X, _ = fitted
+    rows = X.head(25)
+    frame = model.predict_frame(rows, reasons=False)
+    pd.testing.assert_frame_equal(
+        model.predict_proba(rows), frame[["p_A", "p_B", "p_C"]]
+    )
+
+
+def test_score_is_macro_f1_over_every_tier(fitted):
+    model, X, _ = fitted
+    rows = X.head(12)
+    predicted = model.predict(rows).astype(str).tolist()
+    # flip the first two predictions' truth to a different tier, by hand
+    truth = list(predicted)
+    truth[0] = "A" if predicted[0] != "A" else "C"
+    truth[1] = "B" if predicted[1] != "B" else "C"
+    k = len(TIERS)
+    f1 = []
+    for tier in TIERS:
+        tp = sum(t == p == tier for t, p in zip(truth, predicted, strict=True))
+        fp = sum(p == tier != t for t, p in zip(truth, predicted, strict=True))
+        fn = sum(t == tier != p for t, p in zip(truth, predicted, strict=True))
+        f1.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    got = model.score(rows, truth)
+    assert isinstance(got, float)
+    assert got == pytest.approx(sum(f1) / k, abs=1e-12)
+    assert got < 1.0
+
+
+def test_score_counts_an_absent_tier_as_zero(fitted):
+    model, X, _ = fitted
+    predicted = model.predict(X).astype(str)
+    rows = predicted[predicted != "A"].index[:40]
+    assert set(predicted[rows]) == {"B", "C"}
+    # truth = prediction and no A anywhere: F1 of B and C is 1, that of A is 0
+    assert model.score(X.loc[rows], predicted[rows]) == pytest.approx(2 / 3)
+
+
+def test_score_rejects_labels_outside_tiers(fitted):
+    model, X, _ = fitted
+    with pytest.raises(ValueError, match=r"tiers=\['A', 'B', 'C'\]: \['Z'\]"):
+        model.score(X.head(2), ["A", "Z"])
+
+
+def test_the_table_through_predict_reasons_is_a_deprecated_shim(fitted):
+    model, X, _ = fitted
+    with pytest.warns(FutureWarning, match="predict_frame"):
+        out = model.predict(X.head(3), reasons=False)
+    pd.testing.assert_frame_equal(out, model.predict_frame(X.head(3), reasons=False))
+
+
+def test_lightgbm_parameters_are_parameters():
+    model = TierPredictor(n_estimators=7, reg_lambda=2.0)
+    params = model.get_params()
+    assert params["n_estimators"] == 7 and params["reg_lambda"] == 2.0
+    assert "lgbm_params" not in params and "lgbm_params" not in vars(model)
+    model.set_params(reg_lambda=3.0, subsample=0.5, num_leaves=4)
+    assert model.get_params()["reg_lambda"] == 3.0
+    assert model.get_params()["subsample"] == 0.5
+    assert model._lgbm_settings() == {
+        "n_estimators": 7,
+        "learning_rate": 0.1,
+        "num_leaves": 4,
+        "max_depth": -1,
+        "min_child_samples": 20,
+        "reg_lambda": 3.0,
+        "subsample": 0.5,
+    }
+    from sklearn.base import clone
+
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+
+
+def test_lightgbm_receives_every_parameter():
+    X, y, _ = make_data(n=300)
+    model = TierPredictor(attributes=["size"], n_estimators=4, reg_lambda=2.0)
+    model.set_params(num_leaves=5).fit(X, y)
+    booster = model.routes_["history"].model
+    assert booster.n_estimators == 4 and booster.num_leaves == 5
+    assert booster.get_params()["reg_lambda"] == 2.0
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"decision": "best"}, "decision must be one of"),
+        ({"calibration": "platt"}, "calibration must be one of"),
+        ({"n_reasons": -1}, "n_reasons must be an int >= 0"),
+    ],
+)
+def test_bad_settings_fail_in_fit_not_in_init(params, message):
+    X, y, _ = make_data(n=100)
+    model = TierPredictor(attributes=["size"], **params)  # no error here
+    model.set_params(**params)  # nor here
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y)

@@ -149,7 +149,7 @@ def test_predictor_value_tiers_follow_the_cut(btyd):
             X, btyd=btyd, horizon_days=30, shares=(0.1, 0.2, 0.7)
         )
     model.set_value_cut(X, btyd=btyd, horizon_days=30, shares=(0.1, 0.2, 0.7))
-    out = model.predict(X, reasons=False)
+    out = model.predict_frame(X, reasons=False)
     history = X["has_history"].to_numpy()
     shares = out.loc[history, "tier"].value_counts(normalize=True)
     assert shares["A"] == pytest.approx(0.1, abs=0.01)
@@ -159,5 +159,5 @@ def test_predictor_value_tiers_follow_the_cut(btyd):
     assert (out.loc[history, "tier"].to_numpy()[top] == "A").all()
     # leads keep the rank decision of the cold-start route
     assert (out.loc[~history, "route"] == "cold_start").all()
-    one = model.predict(X.iloc[[3]], reasons=False)
+    one = model.predict_frame(X.iloc[[3]], reasons=False)
     assert one["tier"].iloc[0] == out["tier"].iloc[3]
