@@ -10,10 +10,14 @@ The two entry points are imported lazily so ``import segml`` stays light:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segml._version import __version__
 from segml.errors import SegmlConfigError, SegmlDataError
+
+if TYPE_CHECKING:  # type checkers see the real signatures, not __getattr__'s Any
+    from segml.app.train import train
+    from segml.scoring import predict
 
 __all__ = ["SegmlConfigError", "SegmlDataError", "__version__", "predict", "train"]
 
