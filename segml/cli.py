@@ -396,6 +396,180 @@ def serve(model_uri, host, port, workers) -> None:
     os.execvpe(args[0], args, serve_env())
 
 
+PERIOD_CHOICE = click.Choice(["month", "quarter", "year"])
+RULE_CHOICE = click.Choice(["count", "value", "composite"])
+AS_OF_HELP = (
+    "ISO 8601 date: rows at or before it count (2024-07-01 is midnight, so it "
+    "includes June 30th)."
+)
+
+
+@main.command()
+@click.option("--as-of", "as_of", required=True, help=AS_OF_HELP)
+@click.option("--rule", type=RULE_CHOICE, default=None, help="Default: tiers.rule.")
+@click.option(
+    "--period",
+    type=PERIOD_CHOICE,
+    default=None,
+    help="One block of tiers per period end up to --as-of (the last one ends at "
+    "--as-of itself).",
+)
+@click.option(
+    "--window",
+    default=None,
+    metavar="DAYS|period",
+    help="Days of value up to each date (default: training.horizon_days, the "
+    "value segml train tiers on), or 'period' for the value inside each period.",
+)
+@click.option(
+    "--since",
+    default=None,
+    help="With --period: the first period reported (default: the first transaction).",
+)
+@click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--out", required=True, help="Output file (.csv or .parquet).")
+@click.option(
+    "--summary",
+    "summary_out",
+    default=None,
+    help="Also write customers, value, entered and left per period and tier "
+    "(.csv or .parquet).",
+)
+def tiers(
+    as_of, rule, period, window, since, config_path, overrides, out, summary_out
+) -> None:
+    """ABC tiers of every customer known at AS_OF, from the configured data.
+
+    Writes customer_id, tier, value, rank, as_of, rule (and period with
+    --period, score with the composite rule). With tiers.hysteresis set, a
+    customer keeps last period's tier unless a threshold is crossed by the
+    margin (month by month when --period is not given).
+    """
+    from segml.app.tables import load_tables
+    from segml.monitor.descriptive import config_period_tiers
+
+    _check_out(out)
+    if summary_out is not None:
+        _check_out(summary_out)
+    _check_as_of(as_of)
+    _check_as_of(since)
+    if since is not None and period is None:
+        raise SegmlConfigError("--since needs --period")
+    cfg = _config(config_path, overrides)
+    tables = load_tables(cfg.data)
+    result = config_period_tiers(
+        cfg, tables, as_of=as_of, period=period, window=window, rule=rule, start=since
+    )
+    # sums of cents carry float noise (6178.000000000001): round to 1e-6
+    frame = result.tiers.assign(rule=result.rule, value=result.tiers["value"].round(6))
+    columns = ["customer_id", "tier", "value", "rank", "as_of", "rule"]
+    extra = [c for c in ("score",) if c in frame.columns]
+    if period is not None:
+        columns = ["period", *columns]
+    frame = frame[[*columns, *extra]]
+    _write(frame, out)
+    if summary_out is not None:
+        _write(
+            result.summary.assign(value=result.summary["value"].round(6)), summary_out
+        )
+    last = result.summary.loc[result.summary["period"] == result.periods[-1]]
+    counts = ", ".join(
+        f"{r.tier} {r.customers} ({r.value_share:.0%} of value)"
+        for r in last.itertuples()
+    )
+    blocks = f" in {len(result.periods)} periods" if period is not None else ""
+    click.echo(f"{len(frame)} rows{blocks} -> {out}; as of {as_of}: {counts}")
+
+
+@main.command()
+@click.option("--as-of", "as_of", required=True, help=AS_OF_HELP)
+@click.option(
+    "--kind",
+    type=click.Choice(["all", "rfm", "clusters"]),
+    default="all",
+    show_default=True,
+    help="RFM segments, k-means clusters (segments.*), or both.",
+)
+@click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--out", required=True, help="Output file (.csv or .parquet).")
+def segments(as_of, kind, config_path, overrides, out) -> None:
+    """RFM segments and named clusters of the customers with history at AS_OF.
+
+    Writes customer_id, as_of, tier, then R, F, M, FM and rfm_segment and/or
+    cluster and cluster_name. Leads (no purchase yet) have no segment and are
+    left out.
+    """
+    from segml.app.tables import load_tables
+    from segml.monitor.descriptive import config_segments
+
+    _check_out(out)
+    _check_as_of(as_of)
+    cfg = _config(config_path, overrides)
+    tables = load_tables(cfg.data)
+    frame, note = config_segments(cfg, tables, as_of=as_of, kind=kind)
+    _write(frame, out)
+    column = "rfm_segment" if "rfm_segment" in frame.columns else "cluster_name"
+    top = frame[column].value_counts().head(5)
+    shown = ", ".join(f"{name} {n}" for name, n in top.items())
+    click.echo(f"{len(frame)} customers -> {out}; {column}: {shown}")
+    if note:
+        click.echo(note)
+
+
+@main.command()
+@click.option("--model", "model_uri", required=True, help=MODEL_HELP)
+@click.option("--as-of", "as_of", required=True, help=AS_OF_HELP)
+@click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option(
+    "--out",
+    default="monitor.json",
+    show_default=True,
+    help="JSON file with every number and the alerts.",
+)
+@click.option(
+    "--no-mlflow", is_flag=True, help="Do not log a monitoring run to MLflow."
+)
+def monitor(model_uri, as_of, config_path, overrides, out, no_mlflow) -> None:
+    """Drift and tier stability of a model as of AS_OF; exit code 3 on an alert.
+
+    PSI per model input between the model's training snapshot and AS_OF, the
+    share of customers whose tier changed since the previous period, and how
+    many sit near a tier threshold; thresholds are monitor.* in the config.
+    Prints a table, writes --out, and logs a monitoring run linked to the
+    model's run and version. Exit codes: 0 no alert, 3 a threshold crossed,
+    2 a user error.
+    """
+    from segml.app.tables import load_tables
+    from segml.monitor.run import monitor_model
+    from segml.monitor.tracking import log_monitoring, model_lineage
+    from segml.scoring import load_pipeline
+
+    if Path(out).suffix.lower() != ".json":
+        raise SegmlConfigError(f"--out must end in .json, got {out}")
+    check_writable(str(Path(out).parent), "--out")
+    _check_as_of(as_of)
+    cfg = _config(config_path, overrides)
+    pipeline = load_pipeline(model_uri)
+    lineage = model_lineage(model_uri)
+    tables = load_tables(cfg.data)
+    result = monitor_model(pipeline, tables, cfg, as_of=as_of, model=lineage)
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    import json
+
+    target.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    click.echo(result.render())
+    click.echo(f"written to {out}")
+    if not no_mlflow:
+        run_id = log_monitoring(result, cfg, json_path=out)
+        click.echo(f"MLflow monitoring run {run_id}")
+    if result.exit_code:
+        click.get_current_context().exit(result.exit_code)
+
+
 class _wide_pandas:
     def __enter__(self):
         import pandas as pd

@@ -24,7 +24,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from segml.features.asof import to_as_of
 from segml.tiers._validate import DEFAULT_TIERS, validate_tiers
 from segml.tiers.composite import composite_score
 from segml.tiers.hysteresis import apply_hysteresis, check_margin
@@ -73,6 +72,8 @@ def period_ends(start: object, as_of: object, period: Period = "month") -> pd.Da
     1  2024-02 2024-02-29 23:59:59.999999      True
     2  2024-03 2024-03-10 00:00:00.000000     False
     """
+    from segml.features.asof import to_as_of  # segml.features loads the engine
+
     freq = _check_period(period)
     first = to_as_of(start, name="start").to_period(freq)
     end = to_as_of(as_of)
