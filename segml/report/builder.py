@@ -409,6 +409,9 @@ def build_report(
                      out=folder / "report.html", config=cfg,
                      model=ModelEvidence.from_outcome(outcome))
     """
+    target = Path(out)
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise SegmlConfigError(f"--out must end in .html, got {out}")
     report = report_sections(
         transactions,
         customers,
@@ -422,9 +425,6 @@ def build_report(
         model=model,
         top=top,
     )
-    target = Path(out)
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise SegmlConfigError(f"--out must end in .html, got {out}")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(report.html(), encoding="utf-8")
     return target

@@ -229,6 +229,7 @@ def plot_psi(psi: pd.Series, *, warn: float = 0.1, alarm: float = 0.25) -> Figur
 
 def plot_reason_summary(summary: pd.DataFrame, top: int = 15) -> Figure:
     """Bars of mean |SHAP contribution| per feature and route (from the reasons)."""
+    summary = summary.dropna(subset=["mean_abs_contribution"])
     routes = list(dict.fromkeys(summary["route"])) or ["history"]
     fig = Figure(figsize=(5.2 * len(routes), 4.6), layout="constrained")
     axes = fig.subplots(1, len(routes), squeeze=False)[0]

@@ -337,7 +337,11 @@ def model_section(
     reasons = reason_summary(prediction.loc[prediction["reason_1"].astype(bool)])
     if len(reasons):
         tables["reasons"] = reasons
-        captions["reasons"] = "SHAP summary of the top reasons (rows with reasons)"
+        captions["reasons"] = (
+            "SHAP summary of the top reasons (a sample of rows; a fallback's "
+            "reason has no contribution)"
+        )
+    if reasons["mean_abs_contribution"].notna().any():
         charts.append(
             figure_chart(
                 plot_reason_summary(reasons),

@@ -178,7 +178,7 @@ h2 { font-size: 19px; border-bottom: 2px solid var(--accent); padding-bottom: 4p
 .note { background: #fff8e1; border-left: 4px solid #f0b429; padding: 6px 10px; }
 .charts { display: flex; flex-wrap: wrap; gap: 14px; }
 figure { margin: 0; flex: 1 1 420px; max-width: 760px; }
-figure img { width: 100%; height: auto; border: 1px solid var(--line); }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 13px; }
 .scroll { overflow-x: auto; max-height: 480px; overflow-y: auto; margin: 12px 0; }
 table { border-collapse: collapse; font-size: 13px; }

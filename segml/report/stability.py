@@ -118,7 +118,7 @@ def stability_section(
             f"{n_alarm} of {len(psi)} features shifted a lot (PSI > {PSI_ALARM}), "
             f"{n_watch} moderately."
         )
-        if float(psi["psi"].max(initial=0.0)) == 0.0:
+        if len(psi) and float(psi["psi"].max()) == 0.0:
             notes.append(
                 f"the {reference_name} is the data at as-of itself: no drift "
                 "can show yet; run `segml report --model ... --as-of` on later data"
