@@ -25,7 +25,7 @@ __all__ = [
     "config_period_tiers",
     "config_segments",
     "feature_windows",
-    "previous_period_start",
+    "previous_period_end",
     "tier_options",
 ]
 
@@ -71,18 +71,25 @@ def feature_windows(cfg: Config) -> tuple[int, ...]:
     return tuple(sorted({*cfg.features.windows, t.horizon_days, t.label_horizon}))
 
 
-def previous_period_start(as_of: object, period: str) -> pd.Timestamp:
-    """The first instant of the period before the one holding ``as_of``.
+def previous_period_end(as_of: object, period: str) -> pd.Timestamp:
+    """The end of the period before the one ``as_of`` closes or falls in.
+
+    A date at the very start of a period (midnight on the 1st) closes the
+    period before it, so ``2024-04-01`` and ``2024-03-15`` both look back to
+    the end of February.
 
     Examples
     --------
-    >>> previous_period_start("2024-03-10", "month")
-    Timestamp('2024-02-01 00:00:00')
+    >>> previous_period_end("2024-04-01", "month")
+    Timestamp('2024-02-29 23:59:59.999999')
+    >>> previous_period_end("2024-03-15", "quarter")
+    Timestamp('2023-12-31 23:59:59.999999')
     """
-    ends = period_ends(as_of, as_of, period)
-    return pd.Timestamp(ends["start"].iloc[0]) - pd.tseries.frequencies.to_offset(
-        {"month": "MS", "quarter": "QS", "year": "YS"}[period]
-    )
+    from segml.features.asof import to_as_of
+
+    probe = to_as_of(as_of) - pd.Timedelta(microseconds=1)
+    start = pd.Timestamp(period_ends(probe, probe, period)["start"].iloc[0])
+    return start - pd.Timedelta(microseconds=1)
 
 
 def config_period_tiers(

@@ -37,7 +37,7 @@ from segml.config.models import Config
 from segml.errors import SegmlConfigError
 from segml.monitor.descriptive import (
     config_period_tiers,
-    previous_period_start,
+    previous_period_end,
     tier_options,
 )
 from segml.monitor.drift import (
@@ -283,28 +283,21 @@ def monitor_model(
     psi.loc[psi["psi"] > mon.psi_alert, "status"] = "alert"
 
     period = mon.period
-    start = (
-        None
-        if cfg.tiers.hysteresis is not None
-        else previous_period_start(when, period)
-    )
-    first_ts = tables.transactions["ts"].min()
-    if start is not None and start < first_ts:
-        start = first_ts
+    previous_as_of: pd.Timestamp | None = previous_period_end(when, period)
+    first_ts = to_as_of(tables.transactions["ts"].min())
+    if previous_as_of < first_ts:
+        previous_as_of = None
+    # with hysteresis every tier depends on the last: step from the beginning
+    start = None if cfg.tiers.hysteresis is not None else previous_as_of
     periods = config_period_tiers(cfg, tables, as_of=when, period=period, start=start)
     after = periods.at(-1)
-    if len(periods.periods) >= 2:
-        before = periods.at(-2)
-        previous_as_of = pd.Timestamp(
-            periods.summary.loc[
-                periods.summary["period"] == periods.periods[-2], "as_of"
-            ].iloc[0]
-        )
+    if previous_as_of is not None:
+        ends = periods.summary.drop_duplicates("period").set_index("as_of")["period"]
+        before = periods.at(ends[previous_as_of])
         change = tier_change(before, after, tiers=periods.labels)
     else:
-        previous_as_of = None
         change = TierChange(0, 0, 0, 0, math.nan)
-        notes.append(f"no {period} before {when} in the data: no tier change")
+        notes.append(f"no {period} ended before {when} in the data: no tier change")
     last = periods.tiers.loc[periods.tiers["period"] == periods.periods[-1]]
     last = last.set_index("customer_id")
     measure = last["score"] if "score" in last.columns else last["value"]
