@@ -7,8 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+from report_helpers import (
+    AS_OF,
+    as_text_rows,
+    make_tiny_config,
+    make_tiny_tx,
+    read_tables,
+)
 
-from conftest import AS_OF, as_text_rows, make_tiny_config, make_tiny_tx, read_tables
 from segml.errors import SegmlConfigError
 from segml.report import build_report, report_sections
 
