@@ -71,6 +71,16 @@ class FeatureBuilder(BaseEstimator):
         self.column_map = column_map
         self.ts_format = ts_format
 
+    def __sklearn_tags__(self):
+        # it has ``transform``; scikit-learn's checks need the transformer tag
+        # set (they then show where it parts from a row-to-row transformer)
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
+        tags.target_tags.required = False
+        return tags
+
     def fit(
         self,
         transactions: engine.Source | None = None,
