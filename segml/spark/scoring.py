@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 __all__ = ["result_type", "score_spark", "spark_udf"]
 
@@ -26,12 +29,12 @@ def result_type(tiers: Sequence[str] = ("A", "B", "C"), n_reasons: int = 3) -> s
 
 
 def spark_udf(
-    spark: Any,
+    spark: SparkSession,
     model_uri: str,
     *,
     tiers: Sequence[str] = ("A", "B", "C"),
     n_reasons: int = 3,
-):
+) -> Callable[..., Column]:
     """A pandas UDF that runs the segml pyfunc model on Spark executors.
 
     Wraps :func:`mlflow.pyfunc.spark_udf` with the predict contract's result
@@ -52,12 +55,12 @@ def spark_udf(
 
 
 def score_spark(
-    frame: Any,
+    frame: DataFrame,
     model_uri: str,
     *,
     tiers: Sequence[str] = ("A", "B", "C"),
     n_reasons: int = 3,
-):
+) -> DataFrame:
     """Score every row of a Spark DataFrame; returns the predict contract's columns.
 
     ``frame`` holds one row per customer with ``customer_id``, attribute columns
