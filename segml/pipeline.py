@@ -8,7 +8,10 @@ settings, the tier rule, the segmenter and the tier predictor. Its
   known, history feature columns (as produced by
   :func:`segml.features.build_features`);
 - output: the same rows, same order, same ids, with ``tier``, ``p_<tier>``,
-  ``route`` (``history`` or ``cold_start``), ``segment`` and the top reasons.
+  ``route`` (``history`` or ``cold_start``), ``segment`` and the top reasons;
+  optionally (``lifetime_value=True``) ``clv``, ``p_alive`` and
+  ``expected_purchases`` from the BG/NBD + Gamma-Gamma fit the pipeline
+  carries, NaN for leads.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segml.errors import SegmlDataError
+from segml.errors import SegmlConfigError, SegmlDataError
 from segml.model.batch import score_rows
 from segml.model.predictor import COLD_START, HISTORY
 
@@ -50,6 +53,10 @@ class SegmlPipeline:
         Keyword arguments for :func:`segml.features.build_features` (windows, ...).
     metadata : dict
         Rule, horizon, training cutoffs, versions.
+    btyd : BTYDFit or None
+        BG/NBD and Gamma-Gamma fitted at the snapshot (in days, without its
+        RFM table), for the optional lifetime-value columns; see
+        :attr:`btyd_fit` for where else one is found.
     """
 
     predictor: Any
@@ -59,6 +66,28 @@ class SegmlPipeline:
     segmenter: Any = None
     feature_params: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    btyd: Any = None
+
+    @property
+    def btyd_fit(self) -> Any:
+        """The BG/NBD + Gamma-Gamma fit behind the lifetime-value columns, or None.
+
+        :attr:`btyd` when set; otherwise the fit a ``decision="value"``
+        predictor cuts its tiers with, or the one a shipped BTYD fallback
+        scores with. A count- or value-rule pipeline whose routes ship
+        LightGBM with the rank decision carries none unless the training run
+        stores one in :attr:`btyd`.
+        """
+        own = getattr(self, "btyd", None)  # pipelines pickled before the field
+        if own is not None:
+            return own
+        decision = getattr(self.predictor, "value_decision_", None)
+        if decision is not None:
+            return decision.btyd
+        for fallback in getattr(self.predictor, "fallbacks_", {}).values():
+            if getattr(fallback, "btyd", None) is not None:
+                return fallback.btyd
+        return None
 
     @property
     def output_columns(self) -> list[str]:
@@ -82,6 +111,9 @@ class SegmlPipeline:
         *,
         reasons: bool = True,
         as_of: object | None = None,
+        lifetime_value: bool = False,
+        clv_months: int = 12,
+        discount_rate: float = 0.01,
     ) -> pd.DataFrame:
         """Score customers and leads; one output row per input row, in order.
 
@@ -101,6 +133,19 @@ class SegmlPipeline:
         reasons : bool
             Compute the top reasons (LightGBM SHAP contributions). They are the
             costliest part of scoring; ``False`` leaves ``reason_*`` empty.
+        lifetime_value : bool
+            Append ``clv``, ``p_alive`` and ``expected_purchases`` (see
+            :func:`segml.btyd.clv.lifetime_value_columns`) for the rows with
+            history, NaN for leads. Needs the history columns ``order_days``,
+            ``tenure_days``, ``recency_days``, ``net_spend`` and
+            ``first_order_value``, and a pipeline carrying a BTYD fit
+            (:attr:`btyd_fit`); otherwise an error.
+        clv_months : int
+            Horizon of ``clv`` and ``expected_purchases``, in months of 30
+            days (lifetimes' ``time``).
+        discount_rate : float
+            Monthly discount rate of ``clv`` (lifetimes' semantics; 0.01 a
+            month is 12.7 % a year).
 
         Returns
         -------
@@ -116,19 +161,25 @@ class SegmlPipeline:
             ``p_<tier>`` are the route's probabilities of each tier of the
             label window; the tier is cut on ``tier_score``, so a row's tier
             need not be its most probable one (tiers keep the rule's shares).
+            With ``lifetime_value``, ``clv``, ``p_alive`` and
+            ``expected_purchases`` follow, in that order.
         """
         rows = self._prepare(frame, as_of)
+        extra = None
+        if lifetime_value:
+            extra = self._lifetime_columns(rows, clv_months, discount_rate)
         if rows.empty:
-            return pd.DataFrame(
+            empty = pd.DataFrame(
                 {c: pd.Series(dtype="str") for c in self.output_columns},
                 index=frame.index,
             ).astype(
                 {**{f"p_{t}": "float64" for t in self.tiers}, "tier_score": "float64"}
             )
+            return _append(empty, extra)
         history = rows["has_history"].to_numpy(dtype=bool)
         scores = score_rows(self.predictor, rows, history, reasons=reasons)
         if scores is None:  # a decision the array path does not know
-            return self._predict_frame(rows, frame.index, reasons)
+            return _append(self._predict_frame(rows, frame.index, reasons), extra)
         out: dict[str, object] = {"customer_id": rows["customer_id"].array}
         out["tier"] = _texts(self.tiers, scores.codes)
         for j, tier in enumerate(self.tiers):
@@ -143,7 +194,45 @@ class SegmlPipeline:
         out["segment"] = self._segment_texts(rows, history)
         for k, texts in enumerate(scores.reasons):
             out[f"reason_{k + 1}"] = pd.array(texts, dtype="str")
-        return pd.DataFrame(out, index=frame.index)
+        return _append(pd.DataFrame(out, index=frame.index), extra)
+
+    def _lifetime_columns(
+        self, rows: pd.DataFrame, months: int, discount_rate: float
+    ) -> np.ndarray:
+        """``clv``, ``p_alive``, ``expected_purchases`` of ``rows`` (NaN for leads)."""
+        from segml.btyd.clv import lifetime_value_columns, monthly_rate
+        from segml.btyd.features import RFM_SOURCE_COLUMNS
+
+        months = clv_months_checked(months)
+        try:
+            monthly_rate(discount_rate)
+        except ValueError as exc:
+            raise SegmlConfigError(f"lifetime_value: {exc}") from exc
+        fitted = self.btyd_fit
+        if fitted is None:
+            raise SegmlConfigError(
+                "lifetime_value: this model carries no BG/NBD + Gamma-Gamma fit "
+                "(it has one with model.decision: value, a shipped btyd "
+                "fallback, or a training run that stores pipeline.btyd)"
+            )
+        history = rows["has_history"].to_numpy(dtype=bool)
+        values = np.full((len(rows), 3), np.nan)
+        if not history.any():
+            return values
+        missing = [c for c in RFM_SOURCE_COLUMNS if c not in rows.columns]
+        if missing:
+            raise SegmlDataError(
+                _TABLE,
+                missing[0],
+                "lifetime value needs the history feature columns "
+                f"{', '.join(RFM_SOURCE_COLUMNS)} (missing: {', '.join(missing)}); "
+                "build them with segml.features.build_features",
+            )
+        part = lifetime_value_columns(
+            rows.loc[history], fitted, months=months, discount_rate=discount_rate
+        )
+        values[history] = part.to_numpy()
+        return values
 
     def _predict_frame(
         self, rows: pd.DataFrame, index: pd.Index, reasons: bool
@@ -306,6 +395,28 @@ class SegmlPipeline:
         names = self.segmenter.names_
         codes[picked] = names.index.get_indexer(labels) + 1
         return _texts((LEAD_SEGMENT, *(str(name) for name in names)), codes)
+
+
+def clv_months_checked(months: object) -> int:
+    """``clv_months`` as an int, or an error naming the key."""
+    try:
+        number = float(months)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(months, bool) or not (number.is_integer() and number >= 1):
+        raise SegmlConfigError(
+            f"clv_months must be a whole number of months >= 1, got {months!r}"
+        )
+    return int(number)
+
+
+def _append(out: pd.DataFrame, extra: np.ndarray | None) -> pd.DataFrame:
+    """``out`` with the lifetime-value columns after the others (if asked)."""
+    if extra is None:
+        return out
+    from segml.btyd.clv import LIFETIME_COLUMNS
+
+    return out.assign(**{c: extra[:, j] for j, c in enumerate(LIFETIME_COLUMNS)})
 
 
 def _reject_infinite(rows: pd.DataFrame, column: str, values: pd.Series) -> None:

@@ -161,6 +161,9 @@ def predict(
     reasons: bool = True,
     as_of: object | None = None,
     allow_missing_attributes: bool = False,
+    lifetime_value: bool = False,
+    clv_months: int = 12,
+    discount_rate: float = 0.01,
 ) -> pd.DataFrame:
     """Score customers and leads: same rows, same order, same ids.
 
@@ -181,17 +184,35 @@ def predict(
         ``days_since_signup``) is a :class:`~segml.errors.SegmlDataError`:
         scoring it would treat the attribute as missing for every row. ``True``
         scores anyway, with one warning.
+    lifetime_value : bool
+        Also return ``clv`` (discounted expected spend over ``clv_months``),
+        ``p_alive`` and ``expected_purchases`` (over the same months) from the
+        model's BG/NBD + Gamma-Gamma fit, for rows with history; NaN for
+        leads. See :meth:`SegmlPipeline.predict`.
+    clv_months : int
+        Horizon of ``clv`` and ``expected_purchases``, in months of 30 days.
+    discount_rate : float
+        Monthly discount rate of ``clv`` (lifetimes' semantics).
 
     Returns
     -------
     DataFrame
-        ``customer_id``, ``tier``, ``p_<tier>``, ``route``, ``segment``,
-        ``reason_1..3``, indexed like ``frame``.
+        ``customer_id``, ``tier``, ``p_<tier>``, ``route``, ``model``,
+        ``tier_score``, ``segment``, ``reason_1..3`` (then ``clv``,
+        ``p_alive``, ``expected_purchases`` with ``lifetime_value``), indexed
+        like ``frame``.
     """
     pipeline = load_pipeline(model)
     if isinstance(frame, pd.DataFrame):  # anything else: predict's TypeError
         check_attributes(frame, pipeline, allow_missing=allow_missing_attributes)
-    return pipeline.predict(frame, reasons=reasons, as_of=as_of)
+    return pipeline.predict(
+        frame,
+        reasons=reasons,
+        as_of=as_of,
+        lifetime_value=lifetime_value,
+        clv_months=clv_months,
+        discount_rate=discount_rate,
+    )
 
 
 def score_tables(
@@ -202,13 +223,17 @@ def score_tables(
     *,
     as_of: object,
     reasons: bool = True,
+    lifetime_value: bool = False,
+    clv_months: int = 12,
+    discount_rate: float = 0.01,
 ) -> pd.DataFrame:
     """Build features as of ``as_of`` from raw tables and score every known customer.
 
     Customers in ``customers`` without transactions (leads) are scored by the
-    cold-start route. Without ``events`` while the model learned from event
-    features (:func:`events_features`), one ``UserWarning`` says which features
-    are missing for everyone.
+    cold-start route. ``lifetime_value``, ``clv_months`` and ``discount_rate``
+    add the lifetime-value columns as in :func:`predict`. Without ``events``
+    while the model learned from event features (:func:`events_features`),
+    one ``UserWarning`` says which features are missing for everyone.
     """
     from segml.features import build_features
 
@@ -226,4 +251,10 @@ def score_tables(
     features = build_features(
         transactions, customers, events, as_of=as_of, **pipeline.feature_params
     )
-    return pipeline.predict(features.reset_index(), reasons=reasons)
+    return pipeline.predict(
+        features.reset_index(),
+        reasons=reasons,
+        lifetime_value=lifetime_value,
+        clv_months=clv_months,
+        discount_rate=discount_rate,
+    )

@@ -32,12 +32,17 @@ from segml.btyd.bgnbd import BGNBD
 from segml.btyd.gamma_gamma import GammaGamma
 
 __all__ = [
+    "LIFETIME_COLUMNS",
     "MONTH_PERIODS",
     "customer_lifetime_value",
     "discount_factors",
     "lifetime_value",
+    "lifetime_value_columns",
     "monthly_rate",
 ]
+
+#: Columns :func:`lifetime_value_columns` adds, in order.
+LIFETIME_COLUMNS: tuple[str, ...] = ("clv", "p_alive", "expected_purchases")
 
 #: Model periods per month, by the unit of recency and T (lifetimes' factors).
 MONTH_PERIODS: dict[str, float] = {"D": 30.0, "W": 4.345, "M": 1.0, "H": 720.0}
@@ -180,6 +185,74 @@ def lifetime_value(
     per_month = np.diff(cumulative, axis=0)  # (months, distinct)
     discounted = factors @ per_month
     return wrap(discounted[inverse.ravel()] * spend, None, "clv")  # type: ignore[return-value]
+
+
+def lifetime_value_columns(
+    features: pd.DataFrame,
+    fitted: object,
+    *,
+    months: int = 12,
+    discount_rate: float = 0.01,
+    rate_per: str = "month",
+) -> pd.DataFrame:
+    """:data:`LIFETIME_COLUMNS` of every row of a feature table (NaN for leads).
+
+    Each row is summarised from its own catalogue columns
+    (:func:`segml.btyd.features.rfm_from_features`, in days) and scored with
+    the models of ``fitted``:
+
+    * ``clv``: :func:`customer_lifetime_value` over ``months`` months of 30
+      days, discounted at ``discount_rate`` per month (or per year);
+    * ``p_alive``: :meth:`BGNBD.probability_alive` at the row's cutoff;
+    * ``expected_purchases``: expected purchase days in the same ``months *
+      30`` days (undiscounted).
+
+    Parameters
+    ----------
+    features : DataFrame
+        Rows of :func:`segml.features.build_features` (or a scoring frame with
+        the columns of :data:`segml.btyd.features.RFM_SOURCE_COLUMNS`).
+    fitted : BTYDFit
+        BG/NBD and Gamma-Gamma fitted in days.
+    months, discount_rate, rate_per
+        As in :func:`customer_lifetime_value`.
+
+    Returns
+    -------
+    DataFrame
+        On ``features``' index; rows without a purchase are NaN.
+
+    Examples
+    --------
+    >>> from segml.btyd.features import BTYDFit
+    >>> fitted = BTYDFit(pd.Timestamp("2024-03-01"), pd.DataFrame(),
+    ...                  BGNBD.from_params(r=0.25, alpha=33.5, a=0.72, b=2.16),
+    ...                  GammaGamma.from_params(p=6.28, q=3.62, v=14.98))
+    >>> f = pd.DataFrame({"order_days": [3, 0], "tenure_days": [200.0, None],
+    ...                   "recency_days": [10.0, None], "net_spend": [90.0, 0.0],
+    ...                   "first_order_value": [30.0, None]},
+    ...                  index=pd.Index(["a", "lead"], name="customer_id"))
+    >>> lifetime_value_columns(f, fitted, months=12).round(3)
+                   clv  p_alive  expected_purchases
+    customer_id
+    a           62.027    0.799               2.122
+    lead           NaN      NaN                 NaN
+    """
+    from segml.btyd.features import _buyers, rfm_from_features
+
+    _check_months(months)
+    rfm = rfm_from_features(features)
+    out = np.full((len(features), len(LIFETIME_COLUMNS)), np.nan)
+    if len(rfm):
+        bg, gg = fitted.bgnbd, fitted.gamma_gamma  # type: ignore[attr-defined]
+        rows = _buyers(features)
+        out[rows, 0] = customer_lifetime_value(
+            bg, gg, rfm, months=months, discount_rate=discount_rate, rate_per=rate_per
+        ).to_numpy()
+        out[rows, 1] = np.asarray(bg.probability_alive(rfm), dtype="float64")
+        days = float(months) * MONTH_PERIODS["D"]
+        out[rows, 2] = np.asarray(bg.expected_purchases(days, rfm), dtype="float64")
+    return pd.DataFrame(out, index=features.index, columns=list(LIFETIME_COLUMNS))
 
 
 def _check_months(months: int) -> None:
