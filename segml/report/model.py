@@ -391,9 +391,9 @@ def model_section(
     )
     return Section(
         key="model",
-        title=f"Model: {evidence.name}",
+        title="Model",
         intro=(
-            f"Scored as of {as_of}: tiers the model predicts for {when}, beside "
+            f"{evidence.name}, scored as of {as_of}: tiers the model predicts for {when}, beside "
             "today's; the out-of-time evaluation and choice of its training run."
         ),
         tables=tables,

@@ -162,8 +162,9 @@ header dl { display: flex; flex-wrap: wrap; gap: 4px 22px; margin: 8px 0 0; }
 header dt { color: #9fb3c8; font-size: 12px; text-transform: uppercase; }
 header dd { margin: 0 0 0 0; font-weight: 600; }
 nav { position: sticky; top: 0; background: white; border-bottom: 1px solid
-      var(--line); padding: 8px 28px; z-index: 1; }
-nav a { margin-right: 16px; color: var(--accent); text-decoration: none;
+      var(--line); padding: 8px 28px; z-index: 1; display: flex;
+      flex-wrap: wrap; gap: 4px 16px; }
+nav a { color: var(--accent); text-decoration: none;
         font-weight: 600; white-space: nowrap; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; padding: 16px 28px 0; }
 .card { background: white; border: 1px solid var(--line); border-radius: 8px;

@@ -103,3 +103,12 @@ def as_text_rows(frame: pd.DataFrame) -> list[list[str]]:
         keys = key if isinstance(key, tuple) else (key,)
         rows.append([format_value(k) for k in keys] + [format_value(v) for v in values])
     return rows
+
+
+def write_config(cfg, folder) -> str:
+    """The validated config as a YAML file the CLI reads back."""
+    import yaml
+
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    return str(path)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from pandas.testing import assert_frame_equal
-from report_helpers import read_tables
+from report_helpers import read_tables, write_config
 
 from segml.report import ModelEvidence, report_sections
 from segml.report.model import evaluation_table
@@ -172,15 +172,6 @@ def test_report_at_the_snapshot_says_no_drift_yet(model_report):
     stability = model_report.section("stability")
     assert (stability.tables["psi"]["psi"] == 0).all()
     assert any("no drift can show yet" in n for n in stability.notes)
-
-
-def write_config(cfg, folder) -> str:
-    """The validated config as a YAML file the CLI reads back."""
-    import yaml
-
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
-    return str(path)
 
 
 def test_cli_report_with_a_logged_model(trained, small_config, workdir, tmp_path):
