@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from segml.btyd._common import ArrayLike, check_rfm, columns, wrap
-from segml.btyd.bgnbd import BGNBD
+from segml.btyd.bgnbd import BGNBD, _expected_if_alive
 from segml.btyd.gamma_gamma import GammaGamma
 
 __all__ = [
@@ -166,9 +166,11 @@ def lifetime_value(
 ) -> np.ndarray:
     """:func:`customer_lifetime_value` on separate columns, as an array.
 
-    The cumulative expected purchases at the ``months + 1`` month ends are
-    computed once per distinct ``(frequency, recency, T)``, then differenced
-    per month, discounted and multiplied by the expected spend.
+    ``E[purchases in month k] = P(alive) * (c(k) - c(k-1))`` where ``c`` is
+    the cumulative expectation given alive, which depends on the history only
+    through ``(frequency, T)``. So ``c`` is computed once per distinct
+    ``(frequency, T)`` at the ``months`` month ends, differenced, discounted,
+    then multiplied by each customer's P(alive) and expected spend.
     """
     if freq not in MONTH_PERIODS:
         raise ValueError(f"freq must be one of {sorted(MONTH_PERIODS)}, got {freq!r}")
@@ -176,15 +178,15 @@ def lifetime_value(
     (x, t_x, big_t, m), _ = columns(frequency, (recency, T, monetary_value), _RFM)
     check_rfm(x, t_x, big_t, None)
     spend = np.asarray(gamma_gamma.expected_spend(x, m), dtype="float64")
-    rows = np.column_stack([x, t_x, big_t])
-    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
-    ends = np.arange(months + 1, dtype="float64")[:, None] * MONTH_PERIODS[freq]
-    cumulative = np.asarray(
-        bgnbd.expected_purchases(ends, distinct[:, 0], distinct[:, 1], distinct[:, 2])
-    )
-    per_month = np.diff(cumulative, axis=0)  # (months, distinct)
+    alive = np.asarray(bgnbd.probability_alive(x, t_x, big_t), dtype="float64")
+    # one hash pass over (x, T) as complex keys: cheaper than np.unique(axis=0)
+    codes, keys = pd.factorize(x.ravel() + 1j * big_t.ravel())
+    ends = np.arange(1, months + 1, dtype="float64")[:, None] * MONTH_PERIODS[freq]
+    cumulative = _expected_if_alive(*bgnbd._params(), keys.real, keys.imag, ends)
+    per_month = np.diff(cumulative, axis=0, prepend=0.0)  # (months, distinct)
     discounted = factors @ per_month
-    return wrap(discounted[inverse.ravel()] * spend, None, "clv")  # type: ignore[return-value]
+    values = discounted[codes].reshape(x.shape) * alive * spend
+    return wrap(values, None, "clv")  # type: ignore[return-value]
 
 
 def lifetime_value_columns(
