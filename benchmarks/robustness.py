@@ -132,6 +132,7 @@ class Row:
     best_name: str = ""
     best: float | None = None
     lift: float | None = None
+    band: tuple[float, float] | None = None  # 5th..95th percentile, bootstrap
     choice: str = ""
     failure: str = ""
     note: str = ""
@@ -374,6 +375,9 @@ def read_route(
             row.failure = f"route not evaluated (no {route} rows in the test)"
         return row
     row.lift = metrics.get(f"lift/{route}", row.shipped - row.best)
+    low, high = metrics.get(f"lift/{route}/p05"), metrics.get(f"lift/{route}/p95")
+    if low is not None and high is not None:
+        row.band = (low, high)
     if case.origin is not None and row.test_cutoff:
         if row.test_cutoff != str(case.origin.date()):
             notes = [*notes, f"tested at {row.test_cutoff}, not at the origin"]
@@ -410,6 +414,7 @@ HEADER = [
     "shipped macro-F1",
     "best baseline",
     "lift",
+    "90% band",
     "choice",
     "time",
 ]
@@ -422,7 +427,7 @@ def table_rows(rows: list[Row]) -> list[list[object]]:
         if r.tested_days is not None and r.tested_days != r.horizon:
             horizon += f" (tested {r.tested_days} d)"
         if not r.evaluated:
-            cells = [f"refused/failed: {r.failure}", "", "", "", ""]
+            cells = [f"refused/failed: {r.failure}", "", "", "", "", ""]
             out.append([r.case, r.rule, r.route, horizon, *cells, f"{r.seconds:.0f} s"])
             continue
         lift = f"{r.lift:+.3f}"
@@ -439,6 +444,7 @@ def table_rows(rows: list[Row]) -> list[list[object]]:
                 f"{r.shipped:.3f}",
                 f"{r.best_name} {r.best:.3f}",
                 lift,
+                f"{r.band[0]:+.3f}..{r.band[1]:+.3f}" if r.band else "",
                 r.choice,
                 f"{r.seconds:.0f} s",
             ]
@@ -465,6 +471,17 @@ def summary(rows: list[Row]) -> list[str]:
         + f". Goal: none — **{'met' if ok else 'missed'}**"
         + (f" ({len(failed)} rows not evaluated)" if failed and not below else "")
         + "."
+    )
+    beyond = [r for r in below if r.band is not None and r.band[1] < 0]
+    lines.append(
+        f"  - Of these, below beyond the noise of the test (the whole 90% "
+        f"bootstrap band of the lift under 0): {len(beyond)}"
+        + (
+            " — " + ", ".join(f"{r.case} {r.rule} {r.route}" for r in beyond)
+            if beyond
+            else ""
+        )
+        + "; the others' bands reach 0 or above."
     )
     if done:
         mean = float(np.mean([r.lift for r in done]))
@@ -505,7 +522,9 @@ def report(rows: list[Row], facts: dict[str, str], args: argparse.Namespace) -> 
         "(`shipped/<route>/macro_f1`; the model's `<route>/macro_f1` when the run "
         "does not log it), *best baseline* the best of majority, persistence, "
         "BG/NBD + Gamma-Gamma and (leads) the one-hot logistic, *lift* = shipped − "
-        "best baseline, *choice* the run's tag `segml.choice.<route>` (`model` "
+        "best baseline, *90% band* the 5th..95th percentile of the lift over "
+        "paired bootstrap resamples of the test rows (`lift/<route>/p05`, `p95`), "
+        "*choice* the run's tag `segml.choice.<route>` (`model` "
         "when absent). One fixed config modeled on `configs/cdnow.yaml`: "
         f"`model.decision: value`, feature windows {list(WINDOWS)}, "
         f"{LABEL_HORIZON}-day label windows, {N_CUTOFFS} cutoffs {STEP_DAYS} days "

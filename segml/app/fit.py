@@ -14,6 +14,7 @@ from segml.app.choice import (
     MODEL,
     choose_routes,
     fit_fallbacks,
+    lift_band,
     ship_choices,
     tier_codes,
 )
@@ -232,6 +233,8 @@ def _fit_everything(
             for kind, f1 in choice.scores.items():
                 metrics[f"select/{route}/{kind}/macro_f1"] = f1
             metrics[f"select/{route}/chance/macro_f1"] = choice.chance
+            if not np.isnan(choice.wins):
+                metrics[f"select/{route}/model_wins"] = choice.wins
         tags["eval.select_cutoff"] = str(plan.select.date())
         metrics["eval/select_horizon_days"] = float(plan.select_horizon)
     for route in (HISTORY, COLD_START):
@@ -284,10 +287,24 @@ def _fit_everything(
         metrics.update(lift_metrics(metrics, baselines))
         metrics["eval/horizon_days"] = float(plan.test_horizon)
         tags["eval.test_cutoff"] = str(plan.test.date())
+        shipped_codes = tier_codes(prediction["tier"], tiers)
         for route in (HISTORY, COLD_START):
             best = best_baseline(metrics, baselines, route)
-            if best is not None:
-                tags[f"segml.best_baseline.{route}"] = best
+            if best is None:
+                continue
+            tags[f"segml.best_baseline.{route}"] = best
+            rows = np.flatnonzero(prediction["route"].to_numpy() == route)
+            fallback = test_fallbacks.get(route, {}).get(best)
+            if fallback is not None and len(rows):
+                low, high = lift_band(
+                    truth.iloc[rows],
+                    shipped_codes[rows],
+                    fallback.predict_rows(X_test, rows)[0],
+                    tiers,
+                    seed=cfg.model.seed,
+                )
+                metrics[f"lift/{route}/p05"] = low
+                metrics[f"lift/{route}/p95"] = high
 
     step(f"fitting the final model on all {len(final_set.X)} rows")
     final = _fit_predictor(cfg, cold_columns, final_set)

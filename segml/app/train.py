@@ -12,7 +12,7 @@ from pathlib import Path
 from segml.app.artifacts import write_artifacts
 from segml.app.fit import FitOutcome, fit_everything
 from segml.app.paths import check_writable
-from segml.app.tables import data_fingerprint, load_tables
+from segml.app.tables import fingerprints, load_tables
 from segml.config import Config, flatten, load_config
 
 __all__ = ["TrainResult", "train"]
@@ -76,8 +76,13 @@ class TrainResult:
                         f"{m[f'best_baseline/{route}/macro_f1']:.4f}, "
                         f"lift {lift:+.4f}"
                     )
+                    band = (m.get(f"lift/{route}/p05"), m.get(f"lift/{route}/p95"))
+                    if None not in band:
+                        line += f" (90% band {band[0]:+.3f}..{band[1]:+.3f})"
                     if lift < 0:
                         line += "  BELOW THE BASELINE"
+                        if band[1] is not None and band[1] > 0:
+                            line += " (within the noise of the test)"
             lines.append(line)
         for key in sorted(tags):
             if key.startswith("segml.plan.note"):
@@ -131,6 +136,7 @@ def train(
 
     from segml._version import __version__
     from segml.persist import export_model
+    from segml.tracking.lineage import log_training_data, version_description
     from segml.tracking.model import log_pipeline_model
     from segml.tracking.store import artifact_location_for, resolve_tracking_uri
 
@@ -139,7 +145,7 @@ def train(
     step = _Steps(8, quiet)
     step(f"loading data ({cfg.data.source})")
     tables = load_tables(cfg.data)
-    fingerprint = data_fingerprint(tables)
+    fingerprint, table_digests = fingerprints(tables)
     outcome = fit_everything(cfg, tables, step=step)
 
     step("logging the MLflow run")
@@ -176,6 +182,7 @@ def train(
             {k: _param(v) for k, v in flatten(cfg).items()}, synchronous=True
         )
         mlflow.log_metrics(outcome.metrics)
+        log_training_data(tables, cfg.data, table_digests)
         export_dir = (
             Path(cfg.models_dir)
             / f"{cfg.mlflow.registered_model}-{run.info.run_id[:8]}"
@@ -196,6 +203,7 @@ def train(
             outcome.pipeline,
             outcome.input_example,
             registered_model=cfg.mlflow.registered_model,
+            description=version_description(cfg, outcome.metrics, outcome.tags),
         )
     version = (
         str(info.registered_model_version) if info.registered_model_version else None

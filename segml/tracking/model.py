@@ -260,12 +260,14 @@ def log_pipeline_model(
     *,
     registered_model: str | None,
     alias: str | None = "candidate",
+    description: str | None = None,
 ):
     """Log the exported pipeline as the run's pyfunc model ``model``.
 
     Must be called inside an active MLflow run. Seals the logged model (adds
     the manifest of its files), then registers a new version of
-    ``registered_model`` (when given) and points ``alias`` at it.
+    ``registered_model`` (when given), gives it ``description`` and points
+    ``alias`` at it.
 
     Returns
     -------
@@ -298,8 +300,10 @@ def log_pipeline_model(
     if registered_model:
         version = mlflow.register_model(info.model_uri, registered_model).version
         info.registered_model_version = version
+        client = mlflow.MlflowClient()
+        if description:
+            client.update_model_version(registered_model, version, description)
         if alias:
-            client = mlflow.MlflowClient()
             client.set_registered_model_alias(registered_model, alias, version)
     return info
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from segml.app.choice import choose_routes
 from segml.model.fallback import MajorityFallback
@@ -35,3 +36,54 @@ def test_a_tie_with_a_baseline_ships_the_baseline():
     assert picked["history"].chosen == "majority"
     assert "at least as good" in picked["history"].reason
     assert picked["cold_start"].chosen == "model"  # no rows: nothing to choose
+
+
+def test_macro_f1_equals_tier_metrics_on_random_codes():
+    from segml.app.choice import macro_f1, route_f1
+    from segml.evaluation import tier_metrics
+
+    rng = np.random.default_rng(3)
+    for k, n in ((3, 50), (4, 7), (2, 400)):
+        tiers = list("ABCD"[:k])
+        truth = rng.integers(0, k, n)
+        codes = rng.integers(0, k, n)
+        expected = tier_metrics(
+            np.array(tiers)[truth], np.array(tiers)[codes], tiers=tiers
+        )["macro_f1"]
+        assert macro_f1(truth, codes, k)[0] == pytest.approx(expected, abs=1e-12)
+        labels = pd.Series(np.array(tiers)[truth])
+        assert route_f1(labels, codes, np.ones(n, bool), tiers) == pytest.approx(
+            expected, abs=1e-12
+        )
+    # weights are counts of each row: a row counted twice is that row duplicated
+    truth, codes = np.array([0, 2, 2, 1]), np.array([0, 2, 1, 1])
+    twice = macro_f1(np.r_[truth, truth[:1]], np.r_[codes, codes[:1]], 3)[0]
+    assert macro_f1(truth, codes, 3, np.array([[2.0, 1, 1, 1]]))[0] == twice
+
+
+def test_a_model_that_wins_on_a_handful_of_rows_does_not_ship():
+    # 200 leads, 4 of them in the best tiers: the model finds two of them, the
+    # logistic one. The model scores far higher, but on one customer's evidence.
+    truth = pd.Series(["A", "B", "B", "A"] + ["C"] * 196)
+    X = pd.DataFrame({"has_history": np.zeros(200, dtype=bool)})
+    model = np.full(200, 2)
+    model[[0, 1]] = [0, 1]
+    logistic = np.full(200, 2)
+    logistic[0] = 0
+
+    class Fixed(MajorityFallback):
+        def predict_rows(self, frame, rows):
+            return logistic[rows], np.zeros((len(rows), 3)), np.zeros(len(rows))
+
+    fallbacks = {"cold_start": {"logistic": Fixed.fit(logistic, 3)}}
+    picked = choose_routes(truth, X, model, fallbacks, ["A", "B", "C"])["cold_start"]
+    assert picked.scores["model"] > picked.scores["logistic"] + 0.1
+    assert picked.chosen == "logistic", picked.reason
+    assert picked.wins < 0.9 and "not clearly better" in picked.reason
+    # the same gap on 50 times the rows is evidence: the model ships
+    many = pd.Series(np.tile(truth.to_numpy(), 50))
+    X = pd.DataFrame({"has_history": np.zeros(10_000, dtype=bool)})
+    logistic = np.tile(logistic, 50)
+    picked = choose_routes(many, X, np.tile(model, 50), fallbacks, ["A", "B", "C"])
+    assert picked["cold_start"].chosen == "model", picked["cold_start"].reason
+    assert picked["cold_start"].wins >= 0.9
