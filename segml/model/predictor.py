@@ -83,11 +83,6 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         reported by ``get_params``. The classifiers run on one thread unless
         ``n_jobs`` is given.
 
-    Nothing is checked before ``fit``, which raises ``ValueError`` for an
-    unknown ``decision`` or ``calibration``, labels outside ``tiers`` or
-    ``attributes`` missing from ``X``. ``X`` must be a DataFrame (the routes
-    need ``has_history`` and column names).
-
     Attributes
     ----------
     classes_ : ndarray of str
@@ -98,6 +93,13 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         Columns each route's model sees.
     value_ranker_ : ValueRanker or None
         The fitted ranker of ``decision="value"``.
+
+    Notes
+    -----
+    Nothing is checked before ``fit``, which raises ``ValueError`` for an
+    unknown ``decision`` or ``calibration``, labels outside ``tiers`` or
+    ``attributes`` missing from ``X``. ``X`` must be a DataFrame (the routes
+    need ``has_history`` and column names).
 
     Examples
     --------
