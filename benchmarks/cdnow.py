@@ -165,7 +165,7 @@ def run_origin(tx_all: pd.DataFrame, origin: pd.Timestamp) -> dict:
         ]
         plain = TierPredictor(tiers=TIERS, decision="rank", **PLAIN_LGBM)
         plain.fit(X_plain.drop(columns=["cutoff"]), labels, cutoff=X_plain["cutoff"])
-        out = plain.predict(X_now.drop(columns=["customer_id"]), reasons=False)
+        out = plain.predict_frame(X_now.drop(columns=["customer_id"]), reasons=False)
         preds[rule]["plain LightGBM"] = pd.Series(
             out["tier"].to_numpy(), index=population
         )

@@ -134,7 +134,7 @@ def run_seed(n: int, seed: int, rule: str) -> dict:
     fit_seconds = time.perf_counter() - started
     rows = X.loc[test & leads].drop(columns=["cutoff"])
     truth = tset.y[test & leads].to_numpy(dtype=object)
-    out = model.predict(rows, reasons=False)
+    out = model.predict_frame(rows, reasons=False)
     assert (out["route"] == "cold_start").all()
     proba = out[[f"p_{t}" for t in TIERS]].to_numpy()
     preds = {METHODS[0]: (out["tier"].to_numpy(dtype=object), expected_score(proba))}
