@@ -1,0 +1,122 @@
+"""The documentation site (mkdocs.yml) builds with warnings as errors.
+
+A docstring mkdocstrings cannot parse, a broken link or a page left out of the
+nav fails ``make test``, so the API reference cannot rot. Nothing is fetched:
+mkdocstrings reads segml's source statically (griffe).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _build(config: Path, site: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(config),
+            "--site-dir",
+            str(site),
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _text(html: Path) -> str:
+    page = re.sub(r"<script.*?</script>", " ", html.read_text(), flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    done = _build(ROOT / "mkdocs.yml", out, ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def test_site_builds_strict_with_the_guides_and_the_api_reference(site):
+    for guide in ("config", "features", "tiers", "spark", "security"):
+        assert (site / guide / "index.html").is_file(), guide
+    html = (site / "api" / "model" / "index.html").read_text()
+    assert 'id="segml.model.TierPredictor"' in html
+    assert 'id="segml.model.TierPredictor.predict_frame"' in html
+    # rendered from TierPredictor's numpydoc docstring: signature and sections
+    model = _text(site / "api" / "model" / "index.html")
+    assert "Parameters:" in model and "calibration" in model
+    # Sphinx roles (:func:`segml...`) became links, none is left raw
+    assert ":func:" not in model and ":meth:" not in model
+    assert re.search(r'<a [^>]*href="../evaluation/#segml\.evaluation\.[^"]*"', html)
+    config = _text(site / "api" / "config" / "index.html")
+    assert "load_config" in config and "Raises:" in config
+    assert "SegmlConfigError" in config
+
+
+def test_every_guide_and_public_package_has_a_page():
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+
+    def pages(nav: object) -> list[str]:
+        if isinstance(nav, str):
+            return [nav]
+        if isinstance(nav, list):
+            return [page for item in nav for page in pages(item)]
+        if isinstance(nav, dict):
+            return [page for value in nav.values() for page in pages(value)]
+        return []
+
+    in_nav = set(pages(config["nav"]))
+    on_disk = {
+        str(path.relative_to(ROOT / "docs")) for path in (ROOT / "docs").rglob("*.md")
+    }
+    assert on_disk - in_nav == set(), "docs pages missing from mkdocs.yml nav"
+    api = "\n".join(path.read_text() for path in (ROOT / "docs" / "api").glob("*.md"))
+    packages = {
+        f"segml.{init.parent.name}"
+        for init in (ROOT / "segml").glob("*/__init__.py")
+        if "__all__" in init.read_text()
+    }
+    documented = set(re.findall(r"^::: (segml\.\w+)$", api, flags=re.M))
+    assert packages - documented == set(), "public packages without an API page"
+
+
+def test_a_broken_docstring_fails_the_strict_build(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '"""A package."""\n\n\n'
+        "def share(value: float) -> float:\n"
+        '    """Share of the total.\n\n'
+        "    Parameters\n    ----------\n    total : float\n"
+        '        Not a parameter of this function.\n    """\n'
+        "    return value\n"
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# pkg\n\n::: pkg\n")
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config["nav"] = ["index.md"]
+    config["hooks"] = [str(ROOT / hook) for hook in config["hooks"]]
+    (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config))
+    done = _build(tmp_path / "mkdocs.yml", tmp_path / "site", tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert (
+        "pkg/__init__.py:10: Parameter 'total' does not appear in the function "
+        "signature" in output
+    )
+    assert "Aborted with 1 warnings in strict mode!" in output
