@@ -13,7 +13,7 @@ BASE := $(VENV)/.segml-base
 DEV := $(VENV)/.segml-dev
 RUN := PATH="$(abspath $(BIN)):$$PATH"
 
-.PHONY: demo test lint format clean java
+.PHONY: demo test lint format clean java docs typecheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,5 +47,15 @@ java:
 test: lint java
 	$(RUN) $(BIN)/python -m pytest
 
+# The API reference site (mkdocs.yml) into site/: open site/index.html. make test
+# builds it too, with warnings as errors (tests/test_docs.py).
+docs: $(DEV)
+	$(BIN)/mkdocs build --strict
+
+# The public-signature type check alone (scope and flags: [tool.mypy] in
+# pyproject.toml); make test runs it in tests/test_typing.py.
+typecheck: $(DEV)
+	$(BIN)/python -m mypy
+
 clean:
-	rm -rf $(VENV) mlflow.db mlruns .pytest_cache .ruff_cache
+	rm -rf $(VENV) mlflow.db mlruns .pytest_cache .ruff_cache .mypy_cache site
