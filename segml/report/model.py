@@ -393,8 +393,9 @@ def model_section(
         key="model",
         title="Model",
         intro=(
-            f"{evidence.name}, scored as of {as_of}: tiers the model predicts for {when}, beside "
-            "today's; the out-of-time evaluation and choice of its training run."
+            f"{evidence.name}, scored as of {as_of}: tiers the model predicts "
+            f"for {when}, beside today's; the out-of-time evaluation and choice "
+            "of its training run."
         ),
         tables=tables,
         charts=charts,

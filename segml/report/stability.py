@@ -27,28 +27,36 @@ NEAR_WITHIN = 0.05
 def tier_changes(pt: object) -> pd.DataFrame:
     """Share of customers whose tier changed, for each period after the first.
 
-    ``pt`` is a :class:`~segml.tiers.periods.PeriodTiers`; customers tiered in
-    both periods are compared (:func:`~segml.monitor.drift.tier_change`).
+    ``pt`` is a :class:`~segml.tiers.periods.PeriodTiers`. The counts are those
+    of :func:`~segml.monitor.drift.tier_change` between consecutive periods
+    (customers tiered in both), read from ``pt.changes`` (only the customers
+    who moved) instead of comparing every customer again: a customer known
+    at one period end is known at every later one, so the customers tiered in
+    both periods are those of the earlier one.
     """
-    from segml.monitor.drift import tier_change
-
-    rows = []
+    rank = {t: i for i, t in enumerate(pt.labels)}
+    known = pt.summary.groupby("period", sort=False)["customers"].sum()
     periods = pt.periods
-    previous = pt.at(periods[0]) if periods else None
-    for label in periods[1:]:
-        now = pt.at(label)
-        change = tier_change(previous, now, tiers=list(pt.labels))
+    changes = pt.changes.loc[pt.changes["before"].isin(list(rank))]
+    before = changes["before"].map(rank).to_numpy(dtype="int64")
+    after = changes["after"].astype("str").map(rank).to_numpy(dtype="int64")
+    moves = pd.DataFrame({"period": changes["period"].to_numpy(), "up": after < before})
+    counted = moves.groupby("period", sort=False)["up"].agg(["size", "sum"])
+    rows = []
+    for previous, label in zip(periods[:-1], periods[1:], strict=True):
+        changed = int(counted["size"].get(label, 0))
+        up = int(counted["sum"].get(label, 0))
+        customers = int(known[previous])
         rows.append(
             {
                 "period": label,
-                "customers": change.customers,
-                "changed": change.changed,
-                "up": change.up,
-                "down": change.down,
-                "share_changed": change.share,
+                "customers": customers,
+                "changed": changed,
+                "up": up,
+                "down": changed - up,
+                "share_changed": changed / customers if customers else np.nan,
             }
         )
-        previous = now
     columns = ["customers", "changed", "up", "down", "share_changed"]
     frame = pd.DataFrame(rows, columns=["period", *columns])
     return frame.set_index("period")

@@ -239,3 +239,28 @@ def test_value_rule_follows_the_config(tiny_tx):
     assert np.isclose(
         table["value_A"].sum() + table["value_B"].sum() + table["value_C"].sum(), 701.0
     )
+
+
+def test_tier_changes_equal_tier_change_per_period(tiny_tx):
+    """The fast count from the movers equals segml.monitor's tier_change."""
+    from segml.monitor.drift import tier_change
+    from segml.report.stability import tier_changes
+    from segml.tiers.periods import period_tiers
+
+    # a customer arriving in February ("new" there) is not counted as a change
+    late = pd.DataFrame(
+        {"customer_id": ["f"], "ts": [pd.Timestamp("2024-02-20")], "amount": [500.0]}
+    )
+    tx = pd.concat([tiny_tx, late.astype({"ts": "M8[us]"})], ignore_index=True)
+    pt = period_tiers(tx, as_of=AS_OF, rule="count", shares=(0.2, 0.2, 0.6))
+    table = tier_changes(pt)
+    for before, after in zip(pt.periods[:-1], pt.periods[1:], strict=True):
+        want = tier_change(pt.at(before), pt.at(after), tiers=["A", "B", "C"])
+        got = table.loc[after]
+        assert [got["customers"], got["changed"], got["up"], got["down"]] == [
+            want.customers,
+            want.changed,
+            want.up,
+            want.down,
+        ]
+        assert got["share_changed"] == pytest.approx(want.share)
