@@ -209,7 +209,7 @@ def segment_summary(features: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFr
     total = float(spend.sum())
     groups = pd.DataFrame(
         {
-            "segment": key.to_numpy(),
+            "segment": key.array,  # categorical: segments in their mapping order
             "recency_days": features["recency_days"].to_numpy(dtype=float),
             "orders": features["orders"].to_numpy(dtype=float),
             "net_spend": spend.to_numpy(),
@@ -225,7 +225,7 @@ def segment_summary(features: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFr
             "median_net_spend": groups["net_spend"].median(),
         }
     )
-    out.index.name = "segment"
+    out.index = pd.Index([str(s) for s in out.index], name="segment", dtype="str")
     return out
 
 
