@@ -161,7 +161,10 @@ def config_period_tiers(
     except ValueError as exc:
         if isinstance(exc, SegmlConfigError):
             raise
-        raise SegmlConfigError(f"tiers as of {as_of}: {exc}") from exc
+        hint = ""
+        if options["rule"] == "composite" and "criteria" in str(exc):
+            hint = " (set tiers.composite_criteria to feature columns with values)"
+        raise SegmlConfigError(f"tiers as of {as_of}: {exc}{hint}") from exc
     if single:
         last = result.periods[-1]
         keep = result.tiers["period"] == last

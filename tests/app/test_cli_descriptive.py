@@ -287,3 +287,33 @@ def test_monitor_unknown_model_is_one_line(workdir, tmp_path):
         "2024-01-01", "--out", tmp_path / "m.json",
     )  # fmt: skip
     one_error_line(result, "no-such-model")
+
+
+def test_tiers_with_hysteresis_step_month_by_month(files_config, tmp_path):
+    single, monthly = tmp_path / "one.csv", tmp_path / "months.csv"
+    common = ["--config", files_config, "--set", "tiers.hysteresis=0.2"]
+    as_of = ["--as-of", "2024-03-01", "--rule", "value"]
+    assert run("tiers", *common, *as_of, "--out", single).exit_code == 0
+    result = run("tiers", *common, *as_of, "--period", "month", "--out", monthly)
+    assert result.exit_code == 0, result.output
+    months = read(monthly)
+    last = months.loc[months["period"] == "2024-03"].drop(columns=["period", "as_of"])
+    one = read(single)
+    assert one.drop(columns="as_of").equals(last.reset_index(drop=True))
+    # January: a A, b B. February (thresholds A 50, B 30): the rule puts b in A,
+    # but 50 is not 20 % above 50, so b stays B, and again on March 1st
+    # (without hysteresis b is A: test_tiers_at_a_date_by_hand)
+    assert dict(zip(one["customer_id"], one["tier"], strict=True)) == {
+        "a": "A",
+        "b": "B",
+        "d": "B",
+        "c": "C",
+    }
+
+
+def test_composite_criteria_without_values_is_one_line(files_config, tmp_path):
+    result = run(
+        "tiers", "--config", files_config, "--as-of", "2024-03-01", "--rule",
+        "composite", "--out", tmp_path / "t.csv",
+    )  # fmt: skip
+    one_error_line(result, "hold no value (all NaN)", "set tiers.composite_criteria")
