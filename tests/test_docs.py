@@ -38,6 +38,11 @@ def _build(config: Path, site: Path, cwd: Path) -> subprocess.CompletedProcess[s
     )
 
 
+def _main(html: Path) -> str:
+    """A page's body, without the nav."""
+    return html.read_text().split('role="main"', 1)[1]
+
+
 def _text(html: Path) -> str:
     page = re.sub(r"<script.*?</script>", " ", html.read_text(), flags=re.S)
     return " ".join(re.sub(r"<[^>]+>", " ", page).split())
@@ -63,6 +68,17 @@ def test_site_builds_strict_with_the_guides_and_the_api_reference(site):
     # Sphinx roles (:func:`segml...`) became links, none is left raw
     assert ":func:" not in model and ":meth:" not in model
     assert re.search(r'<a [^>]*href="../evaluation/#segml\.evaluation\.[^"]*"', html)
+    # the root project pages join the site, and links to them follow
+    for page in ("README", "CHANGELOG", "BENCHMARKS", "RELIABILITY"):
+        assert (site / "project" / page / "index.html").is_file() or (
+            page == "README" and (site / "project" / "index.html").is_file()
+        ), page
+    # (in each page's body, not the nav)
+    assert 'href="../project/BENCHMARKS/"' in _main(site / "tiers" / "index.html")
+    home = _main(site / "index.html")
+    assert 'href="project/"' in home and 'href="project/CHANGELOG/"' in home
+    # README's docs/config.md link
+    assert 'href="../config/"' in _main(site / "project" / "index.html")
     config = _text(site / "api" / "config" / "index.html")
     assert "load_config" in config and "Raises:" in config
     assert "SegmlConfigError" in config

@@ -1,0 +1,104 @@
+"""mkdocs hooks for segml's site (mkdocs.yml ``hooks:``).
+
+- The project pages at the repository root (README, CHANGELOG, BENCHMARKS,
+  RELIABILITY) join the site under ``project/``, and relative links between
+  them and docs/ are rewritten to where the pages land, so the same Markdown
+  reads right on the forge and on the site (a link that leads nowhere in the
+  site is left as it is, and the strict build reports it).
+- The docstrings follow numpydoc, whose cross-references are Sphinx roles
+  (``:func:`segml.tiers.assign_tiers```, ``:meth:`fit```). Markdown renders them
+  as ``:func:<code>...</code>``; the role is dropped and a full dotted
+  ``segml.`` name links to that object's entry in the API reference (through
+  mkdocs-autorefs, optional: a name it cannot place stays plain code).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+from mkdocs.structure.files import File, Files
+
+ROOT_PAGES = ("README.md", "CHANGELOG.md", "BENCHMARKS.md", "RELIABILITY.md")
+PROJECT = "project"
+
+_LINK = re.compile(r"(\]\()([^)\s#]+)(#[^)\s]*)?(\))")
+_ROLE = re.compile(
+    r":(?:py:)?(?:func|meth|class|mod|attr|data|exc|obj|const):<code>(~?)([^<]*)</code>"
+)
+
+
+def _repo_root(config: Any) -> Path:
+    return Path(config["config_file_path"]).resolve().parent
+
+
+def _docs_dir(config: Any) -> str:
+    root = _repo_root(config)
+    return Path(config["docs_dir"]).resolve().relative_to(root).as_posix()
+
+
+def on_files(files: Files, config: Any) -> Files:
+    """Add the root project pages to the site under ``project/``."""
+    root = _repo_root(config)
+    for name in ROOT_PAGES:
+        if (root / name).is_file():
+            files.append(
+                File.generated(
+                    config, f"{PROJECT}/{name}", abs_src_path=str(root / name)
+                )
+            )
+    return files
+
+
+def _source_path(src_uri: str, docs_dir: str) -> str:
+    """Where a site page's Markdown sits in the repository."""
+    if src_uri.startswith(f"{PROJECT}/") and src_uri.count("/") == 1:
+        name = src_uri.split("/", 1)[1]
+        if name in ROOT_PAGES:
+            return name
+    return f"{docs_dir}/{src_uri}"
+
+
+def _site_path(repo_path: str, docs_dir: str) -> str | None:
+    """The site page of a repository path, or None when it is not in the site."""
+    if repo_path in ROOT_PAGES:
+        return f"{PROJECT}/{repo_path}"
+    if repo_path.startswith(f"{docs_dir}/"):
+        return repo_path[len(docs_dir) + 1 :]
+    return None
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, **kwargs: Any) -> str:
+    """Point relative links at where their targets land in the site."""
+    docs_dir = _docs_dir(config)
+    src_uri = page.file.src_uri
+    here = posixpath.dirname(_source_path(src_uri, docs_dir))
+
+    def relink(match: re.Match[str]) -> str:
+        target = match.group(2)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("/"):
+            return match.group(0)
+        repo_path = posixpath.normpath(posixpath.join(here, target))
+        site_path = _site_path(repo_path, docs_dir)
+        if site_path is None:
+            return match.group(0)
+        new = posixpath.relpath(site_path, posixpath.dirname(src_uri) or ".")
+        return f"{match.group(1)}{new}{match.group(3) or ''}{match.group(4)}"
+
+    return _LINK.sub(relink, markdown)
+
+
+def _role(match: re.Match[str]) -> str:
+    short, target = match.group(1) == "~", match.group(2).strip()
+    shown = target.rsplit(".", 1)[-1] if short else target
+    code = f"<code>{shown}</code>"
+    if re.fullmatch(r"segml(\.\w+)+", target):
+        return f'<autoref identifier="{target}" optional>{code}</autoref>'
+    return code
+
+
+def on_page_content(html: str, **kwargs: Any) -> str:
+    """Replace the Sphinx roles in a rendered page (before autorefs links)."""
+    return _ROLE.sub(_role, html)
