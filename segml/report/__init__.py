@@ -9,6 +9,11 @@ matplotlib.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # type checkers see the real objects, not __getattr__'s object
+    from segml.report.builder import Report, build_report, report_sections
+    from segml.report.model import ModelEvidence
 
 __all__ = ["ModelEvidence", "Report", "build_report", "report_sections"]
 

@@ -31,7 +31,14 @@ from matplotlib.figure import Figure
 import segml
 from segml import SegmlConfigError, SegmlDataError
 from segml.app.train import TrainResult
-from segml.btyd import BGNBD, BTYDFit, GammaGamma, expected_value, fit_btyd
+from segml.btyd import (
+    BGNBD,
+    BTYDFit,
+    GammaGamma,
+    customer_lifetime_value,
+    expected_value,
+    fit_btyd,
+)
 from segml.config import Config, flatten, load_config
 from segml.data import (
     TableSpec,
@@ -50,7 +57,9 @@ from segml.evaluation import (
 )
 from segml.features import FeatureBuilder, build_features, feature_names, rfm_summary
 from segml.model import TierPredictor, ValueRanker
+from segml.monitor import TierChange, psi, psi_table, tier_change
 from segml.pipeline import SegmlPipeline
+from segml.report import build_report
 from segml.scoring import load_pipeline
 from segml.segments import RFMSegmenter, Segmenter, rfm_segments
 from segml.tiers import (
@@ -62,7 +71,12 @@ from segml.tiers import (
     tier_migration,
     value_rule,
 )
-from segml.training import TrainingSet, build_training_set, choose_cutoffs
+from segml.training import (
+    CutoffSplit,
+    TrainingSet,
+    build_training_set,
+    choose_cutoffs,
+)
 
 
 def entry_points(customers: pd.DataFrame) -> None:
@@ -156,6 +170,9 @@ def btyd(transactions: pd.DataFrame, rfm: pd.DataFrame) -> None:
     assert_type(gamma_gamma, GammaGamma)
     assert_type(gamma_gamma.expected_spend(rfm), pd.Series | np.ndarray)
     assert_type(expected_value(bgnbd, gamma_gamma, rfm, 90.0), pd.Series)
+    clv = customer_lifetime_value(bgnbd, gamma_gamma, rfm, months=6, discount_rate=0.01)
+    assert_type(clv, pd.Series)
+    customer_lifetime_value(bgnbd, gamma_gamma, rfm, months="12")  # type: ignore[arg-type]
     fitted = fit_btyd(transactions, as_of="2024-06-30")
     assert_type(fitted, BTYDFit)
     expected_value(bgnbd, gamma_gamma, rfm, horizon="90 days")  # type: ignore[arg-type]
@@ -168,6 +185,9 @@ def training(transactions: pd.DataFrame) -> None:
     assert_type(training_set, TrainingSet)
     assert_type(training_set.X, pd.DataFrame)
     assert_type(training_set.y, pd.Series)
+    folds = CutoffSplit(horizon_days=90, n_splits=2).split(training_set.X)
+    assert_type(next(folds), tuple[np.ndarray, np.ndarray])
+    CutoffSplit(horizon_days=90, n_splits="2")  # type: ignore[arg-type]
     build_training_set(transactions, cutoffs=cutoffs, horizon_days="90")  # type: ignore[arg-type]
 
 
@@ -194,3 +214,14 @@ def evaluation(y: pd.Series, predicted: pd.Series, proba: pd.DataFrame) -> None:
     assert_type(table, pd.DataFrame)
     assert_type(plot_confusion(table, normalize=True), Figure)
     plot_confusion(table, normalize="yes")  # type: ignore[arg-type]
+
+
+def monitor_and_report(
+    before: pd.DataFrame, now: pd.DataFrame, tiers: pd.Series
+) -> None:
+    assert_type(psi(before["net_spend"], now["net_spend"], bins=10), float)
+    assert_type(psi_table(before, now), pd.DataFrame)
+    assert_type(tier_change(tiers, tiers), TierChange)
+    psi(before["net_spend"], now["net_spend"], bins="10")  # type: ignore[arg-type]
+    assert_type(build_report(before, out="report.html", n_periods=6), Path)
+    build_report(before, out="report.html", n_periods="6")  # type: ignore[arg-type]
