@@ -286,6 +286,13 @@ class LogisticColdStart(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.max_iter = max_iter
 
+    def __sklearn_tags__(self):
+        # missing values are imputed (numbers) or a category of their own
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags
+
     def _columns(self, X: object, *, fitting: bool) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}")

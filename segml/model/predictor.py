@@ -176,6 +176,14 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
             extra = tuple(self.__dict__.get("lgbm_params", {}))
         return extra
 
+    def __sklearn_tags__(self):
+        # LightGBM takes missing values (leads have no recency) and the
+        # columns may be categorical (strings are encoded in fit)
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags
+
     def get_params(self, deep: bool = True) -> dict:
         """Parameters, the further LightGBM ones (``**lgbm_params``) included."""
         params = super().get_params(deep=deep)

@@ -141,6 +141,14 @@ class ValueRanker(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.lgbm_params = lgbm_params
 
+    def __sklearn_tags__(self):
+        # LightGBM takes missing values (leads have no recency) and the
+        # columns may be categorical (strings are encoded in fit)
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags
+
     def fit(
         self,
         X: pd.DataFrame,
