@@ -123,6 +123,7 @@ def migration_section(
     """
     from segml.tiers import tier_migration
 
+    before, after = _object_index(before), _object_index(after)
     m = tier_migration(before, after, tiers=list(labels))
     counts = m.counts.copy()
     counts.columns.name = "after"
@@ -309,7 +310,8 @@ def clusters_section(
             )
         k_max = max(k_min, min(k_max, len(buyers) // 3))
         cols = [c for c in DEFAULT_FEATURES if c in buyers.columns]
-        shown = cols + [c for c in ("lifecycle_stage",) if c in buyers.columns]
+        extra = ("net_spend", "lifecycle_stage")  # the value of the profiles
+        shown = cols + [c for c in extra if c in buyers.columns and c not in cols]
         segmenter = Segmenter(
             features=cols,
             k_range=(k_min, k_max),
