@@ -13,7 +13,7 @@ BASE := $(VENV)/.segml-base
 DEV := $(VENV)/.segml-dev
 RUN := PATH="$(abspath $(BIN)):$$PATH"
 
-.PHONY: demo test lint format clean java docs typecheck
+.PHONY: demo test lint format clean java chromium docs typecheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,14 @@ java:
 	  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } || \
 	  echo "note: no Java 17 found; the Spark tests will be skipped"
 
-test: lint java
+# The report's browser test opens it in headless Chromium; install Debian's
+# chromium when it is missing and we are root
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "note: no chromium found; the report's browser test will be skipped"
+
+test: lint java chromium
 	$(RUN) $(BIN)/python -m pytest
 
 # The API reference site (mkdocs.yml) into site/: open site/index.html. make test
