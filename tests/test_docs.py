@@ -58,28 +58,27 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_site_builds_strict_with_the_guides_and_the_api_reference(site):
     for guide in ("config", "features", "tiers", "spark", "security"):
-        assert (site / guide / "index.html").is_file(), guide
-    html = (site / "api" / "model" / "index.html").read_text()
+        assert (site / f"{guide}.html").is_file(), guide
+    html = (site / "api" / "model.html").read_text()
     assert 'id="segml.model.TierPredictor"' in html
     assert 'id="segml.model.TierPredictor.predict_frame"' in html
     # rendered from TierPredictor's numpydoc docstring: signature and sections
-    model = _text(site / "api" / "model" / "index.html")
+    model = _text(site / "api" / "model.html")
     assert "Parameters:" in model and "calibration" in model
     # Sphinx roles (:func:`segml...`) became links, none is left raw
     assert ":func:" not in model and ":meth:" not in model
-    assert re.search(r'<a [^>]*href="../evaluation/#segml\.evaluation\.[^"]*"', html)
+    assert re.search(r'<a [^>]*href="evaluation\.html#segml\.evaluation\.[^"]*"', html)
     # the root project pages join the site, and links to them follow
-    for page in ("README", "CHANGELOG", "BENCHMARKS", "RELIABILITY"):
-        assert (site / "project" / page / "index.html").is_file() or (
-            page == "README" and (site / "project" / "index.html").is_file()
-        ), page
+    for page in ("index", "CHANGELOG", "BENCHMARKS", "RELIABILITY"):
+        assert (site / "project" / f"{page}.html").is_file(), page
     # (in each page's body, not the nav)
-    assert 'href="../project/BENCHMARKS/"' in _main(site / "tiers" / "index.html")
+    assert 'href="project/BENCHMARKS.html"' in _main(site / "tiers.html")
     home = _main(site / "index.html")
-    assert 'href="project/"' in home and 'href="project/CHANGELOG/"' in home
+    assert 'href="project/index.html"' in home
+    assert 'href="project/CHANGELOG.html"' in home
     # README's docs/config.md link
-    assert 'href="../config/"' in _main(site / "project" / "index.html")
-    config = _text(site / "api" / "config" / "index.html")
+    assert 'href="../config.html"' in _main(site / "project" / "index.html")
+    config = _text(site / "api" / "config.html")
     assert "load_config" in config and "Raises:" in config
     assert "SegmlConfigError" in config
 
