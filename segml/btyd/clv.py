@@ -136,6 +136,7 @@ def customer_lifetime_value(
     if not isinstance(rfm, pd.DataFrame):
         raise TypeError(f"rfm must be a DataFrame, got {type(rfm).__name__}")
     (x, t_x, big_t, m), index = columns(rfm, (None, None, None), _RFM)
+    check_rfm(x, t_x, big_t, index)  # errors name the customers, not positions
     values = lifetime_value(
         bgnbd,
         gamma_gamma,

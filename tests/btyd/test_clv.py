@@ -242,7 +242,9 @@ def test_invalid_arguments_are_named():
         {"frequency": [1.0], "recency": [5.0], "T": [4.0], "monetary_value": [3.0]},
         index=pd.Index(["late"], name="customer_id"),
     )
-    with pytest.raises(ValueError, match=r"recency must be <= T"):
+    with pytest.raises(
+        ValueError, match=r"recency must be <= T; offending rows: \[late\]"
+    ):
         customer_lifetime_value(bg, gg, rfm)
     ok = rfm.assign(T=10.0)
     with pytest.raises(ValueError, match="months must be a whole number >= 1, got 0"):
