@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import warnings
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,14 @@ COLD_START = "cold_start"
 _NEVER_FEATURES = ("customer_id", "cutoff", "has_history")
 _DECISIONS = ("rank", "argmax", "value")
 _CALIBRATIONS = ("sigmoid", "isotonic", None)
+#: LightGBM parameters named in the signature (the others go through **kwargs).
+_NAMED_LGBM = (
+    "n_estimators",
+    "learning_rate",
+    "num_leaves",
+    "max_depth",
+    "min_child_samples",
+)
 
 
 class TierPredictor(ClassifierMixin, BaseEstimator):
@@ -170,11 +179,22 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
         for key, value in lgbm_params.items():
             setattr(self, key, value)
 
+    def __setstate__(self, state: dict) -> None:
+        # a predictor pickled before the LightGBM parameters were named kept
+        # them in a dict ``lgbm_params`` (and as attributes): name them, with
+        # LightGBM's defaults for those it was not given
+        old = state.pop("lgbm_params", None)
+        if old is not None:
+            defaults = inspect.signature(type(self).__init__).parameters
+            for name in _NAMED_LGBM:
+                state.setdefault(name, defaults[name].default)
+            state.setdefault(
+                "_lgbm_extra", tuple(k for k in old if k not in _NAMED_LGBM)
+            )
+        super().__setstate__(state)
+
     def _extra_names(self) -> tuple[str, ...]:
-        extra = self.__dict__.get("_lgbm_extra")
-        if extra is None:  # pickled by segml <= 0.x, which kept a dict
-            extra = tuple(self.__dict__.get("lgbm_params", {}))
-        return extra
+        return self.__dict__.get("_lgbm_extra", ())
 
     def __sklearn_tags__(self):
         # LightGBM takes missing values (leads have no recency) and the
@@ -207,13 +227,7 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
 
     def _lgbm_settings(self) -> dict[str, object]:
         """Everything ``fit`` passes to :class:`lightgbm.LGBMClassifier`."""
-        named = {
-            "n_estimators": self.n_estimators,
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "max_depth": self.max_depth,
-            "min_child_samples": self.min_child_samples,
-        }
+        named = {name: getattr(self, name) for name in _NAMED_LGBM}
         return {**named, **{key: getattr(self, key) for key in self._extra_names()}}
 
     def fit(

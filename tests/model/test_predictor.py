@@ -299,3 +299,20 @@ def test_bad_settings_fail_in_fit_not_in_init(params, message):
     model.set_params(**params)  # nor here
     with pytest.raises(ValueError, match=message):
         model.fit(X, y)
+
+
+def test_a_predictor_pickled_with_the_old_lgbm_params_dict_still_works(fitted):
+    model, X, _ = fitted
+    state = dict(model.__getstate__())
+    # the state segml 0.1 pickled: a dict plus attributes for the given keys
+    for name in ("_lgbm_extra", "learning_rate", "num_leaves", "max_depth"):
+        state.pop(name)
+    state["lgbm_params"] = {"n_estimators": 60, "reg_lambda": 1.0}
+    state["reg_lambda"] = 1.0
+    old = TierPredictor.__new__(TierPredictor)
+    old.__setstate__(state)
+    params = old.get_params()
+    assert params["n_estimators"] == 60 and params["reg_lambda"] == 1.0
+    assert params["learning_rate"] == 0.1 and params["num_leaves"] == 31
+    assert "lgbm_params" not in vars(old)
+    pd.testing.assert_series_equal(old.predict(X.head(5)), model.predict(X.head(5)))
