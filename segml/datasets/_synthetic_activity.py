@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from segml.datasets._synthetic_customers import Population
+from segml.datasets._synthetic_personas import persona_array
 
 __all__ = ["EVENT_KINDS", "Activity", "EventLog", "simulate_activity"]
 
@@ -72,7 +73,10 @@ def simulate_activity(
     """Simulate orders, events and churn of all buyers, and web visits of leads.
 
     ``month_bounds`` are the month starts in days (the last one is the period end)
-    and ``season`` the purchase multiplier of each month.
+    and ``season`` the purchase multiplier of each persona (rows) and month
+    (columns). Regular personas order the expected count of a month rounded at
+    random (under-dispersed), the others a Poisson count; growing personas start
+    at ``rate_start`` times their rate and double ``growth`` times a month.
     """
     days = float(month_bounds[-1])
     buyers = np.flatnonzero(~people.is_lead)
@@ -86,6 +90,12 @@ def simulate_activity(
     engagement = (log_rate - log_rate.mean()) / max(log_rate.std(), 1e-9)
     discontent = people.discontent[buyers]
     employees = people.employees[buyers]
+    persona = people.persona[buyers]
+    regular = persona_array("regular")[persona].astype(bool)
+    growth = persona_array("growth")[persona]
+    ramp_start = persona_array("rate_start")[persona] / np.exp(
+        persona_array("rate")[persona]
+    )
 
     per_day = np.exp(log_rate) / YEAR
     complaints_per_day = 0.3 * np.exp(1.0 * discontent - 0.5) / YEAR
@@ -93,6 +103,7 @@ def simulate_activity(
     tickets_per_day = 0.6 * employees**0.1 / YEAR
     visits_per_day = 4.0 * np.exp(0.5 * engagement) / YEAR
     hazard = CHURN_HAZARD * np.exp(0.6 * discontent - 0.3 * engagement)
+    hazard = hazard * persona_array("churn")[persona]
 
     churn_at = np.full(nb, np.inf)
     last_complaint = np.full(nb, -99)
@@ -112,7 +123,13 @@ def simulate_activity(
 
         start = np.maximum(lo, first)
         span = np.clip(np.minimum(hi, churn_at) - start, 0.0, None)
-        orders = rng.poisson(per_day * season[m] * span)
+        months_in = np.maximum(lo - first, 0.0) / MONTH
+        ramp = np.where(
+            growth > 0, np.minimum(1.0, ramp_start * 2.0 ** (growth * months_in)), 1.0
+        )
+        expected = per_day * season[persona, m] * ramp * span
+        rounded = np.floor(expected) + (rng.random(nb) < expected % 1.0)
+        orders = np.where(regular, rounded, rng.poisson(expected)).astype("int64")
         complaints = rng.poisson(
             complaints_per_day * span + complaint_per_order * orders
         )

@@ -13,13 +13,17 @@ from segml.datasets._synthetic_params import (
     PREFERRED_CHANNEL,
     SIZE_EMPLOYEES,
 )
+from segml.datasets._synthetic_personas import draw_personas, persona_array
 
 __all__ = ["Population", "draw_population", "draw_rows"]
 
 #: Log of the median yearly purchase rate and of the median order value (before
-#: attribute effects) and the spread of each customer's own noise around them.
-LOG_RATE, RATE_NOISE = np.log(3.2), 0.65
-LOG_SIZE, SIZE_NOISE = np.log(380.0), 0.70
+#: attribute and persona effects) and the spread of each customer's own noise.
+LOG_RATE, RATE_NOISE = np.log(3.2), 0.35
+LOG_SIZE, SIZE_NOISE = np.log(380.0), 0.40
+#: Weight of the attribute effects on rate and order value (the persona carries
+#: the rest of a buyer's behaviour).
+ATTRIBUTE_WEIGHT = 0.6
 #: Sign-ups grow over the period: density ``1 + GROWTH * t`` on ``t`` in [0, 1].
 GROWTH = 0.6
 #: How much later sign-ups are more likely to still be leads (logit per period).
@@ -31,7 +35,9 @@ class Population:
     """Everything the generator knows about each customer, one array entry each.
 
     ``signup`` is in days since the period start and ascending. The traits
-    (``log_rate`` to ``extra_lines``) are only used for buyers.
+    (``log_rate`` to ``extra_lines``) are only used for buyers. ``persona`` is the
+    code of :data:`~segml.datasets._synthetic_personas.PERSONAS` (their count
+    for a lead).
     """
 
     codes: dict[str, np.ndarray]
@@ -44,6 +50,7 @@ class Population:
     late_payer: np.ndarray
     channel: np.ndarray
     extra_lines: np.ndarray
+    persona: np.ndarray
 
 
 def draw_rows(probs: np.ndarray, rows: np.ndarray, rng: np.random.Generator):
@@ -84,23 +91,35 @@ def draw_population(
         keys = effect["lead"] + LEAD_LATENESS * frac + rng.gumbel(size=n)
         is_lead[np.argsort(-keys, kind="stable")[:n_leads]] = True
 
+    persona = draw_personas(frac, size, is_lead, rng)
+    buyer = np.minimum(persona, len(persona_array("name")) - 1)
     z_rate, z_size, discontent = rng.standard_normal((3, n))
     z_size = 0.3 * z_rate + np.sqrt(1 - 0.3**2) * z_size
     late_share = LATE_SHARE_BY_INDUSTRY[codes["industry"]] * np.where(size <= 1, 1.3, 1)
     channel = draw_rows(PREFERRED_CHANNEL, codes["acquisition_channel"], rng)
     big = (size >= 3) & (rng.random(n) < 0.4)
     channel = np.where(big, 1, channel)  # large companies buy through a sales rep
+    habit = persona_array("channel")[buyer]
+    channel = np.where((habit >= 0) & (rng.random(n) < 0.85), habit, channel)
+    w = ATTRIBUTE_WEIGHT
     return Population(
         codes=codes,
         employees=employees,
         signup=frac * days,
         is_lead=is_lead,
-        log_rate=LOG_RATE + effect["rate"] + RATE_NOISE * z_rate,
-        log_size=LOG_SIZE + effect["size"] + SIZE_NOISE * z_size,
+        log_rate=LOG_RATE
+        + w * effect["rate"]
+        + persona_array("rate")[buyer]
+        + RATE_NOISE * z_rate,
+        log_size=LOG_SIZE
+        + w * effect["size"]
+        + persona_array("size")[buyer]
+        + SIZE_NOISE * z_size,
         discontent=discontent,
         late_payer=rng.random(n) < late_share,
         channel=channel,
         extra_lines=0.2 + 0.3 * size,
+        persona=persona,
     )
 
 

@@ -15,6 +15,7 @@ from segml.datasets._synthetic_params import (
     CHANNELS,
     PRODUCTS_PER_CATEGORY,
 )
+from segml.datasets._synthetic_personas import PERSONAS, persona_array
 
 __all__ = ["Lines", "draw_lines", "draw_payments", "sort_orders"]
 
@@ -66,9 +67,12 @@ def draw_lines(
         people.channel[customer],
         rng.integers(0, len(CHANNELS), n_orders),
     )
-    mean_discount = CHANNEL_DISCOUNT[channel] + 0.015 * size_code
+    persona = np.minimum(people.persona[customer], len(PERSONAS) - 1)
+    mean_discount = (CHANNEL_DISCOUNT[channel] + 0.015 * size_code) * persona_array(
+        "discount"
+    )[persona]
     discount = np.where(
-        rng.random(n_orders) < 0.5,
+        rng.random(n_orders) >= persona_array("discounted")[persona],
         0.0,
         np.minimum(np.round(rng.gamma(2.0, mean_discount / 2), 2), 0.5),
     )

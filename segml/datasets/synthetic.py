@@ -9,7 +9,8 @@ model has something real, but imperfect, to learn. How the world works:
   common among late sign-ups and among some sources (cold calls, content downloads).
 * **Value.** A buyer's yearly purchase rate and typical order value are log-normal:
   a sum of attribute effects (company size strongest, then industry, acquisition
-  channel and lead source, region barely) plus the customer's own noise. Spend is
+  channel and lead source, region barely), the persona's shift and the customer's
+  own noise. Spend is
   therefore heavy-tailed: a fifth of the buyers make over 80 % of it.
 * **Orders.** A first order follows the sign-up within days; later orders are a
   Poisson process at the customer's rate times a season with a Q4 peak. Orders have
@@ -26,6 +27,13 @@ model has something real, but imperfect, to learn. How the world works:
 * **Churn.** Active buyers churn at a monthly hazard that is higher for discontented
   customers and multiplied after a complaint or a low NPS score; a churned customer
   neither buys nor has events (except payments of earlier orders).
+* **Personas.** Every buyer is one of six documented personas (loyal big spenders,
+  steady regulars, bargain hunters, seasonal gifters, fading one-off buyers,
+  fast-growing newcomers; see :mod:`segml.datasets._synthetic_personas`), which
+  shifts their rate and basket and sets their seasonality, regularity, discount
+  habit, channel, churn and growth. ``CRMData.personas`` returns each customer's
+  persona (``"lead"`` for leads) as planted truth for judging a segmentation; it
+  is never among the features.
 """
 
 from __future__ import annotations
@@ -54,8 +62,16 @@ from segml.datasets._synthetic_params import (
     PRODUCTS_PER_CATEGORY,
     SEASON,
 )
+from segml.datasets._synthetic_personas import (
+    GIFT_SEASON,
+    PERSONAS,
+    persona_names,
+)
 
-__all__ = ["CRMData", "make_crm"]
+__all__ = ["PERSONA_NAMES", "CRMData", "make_crm"]
+
+#: The planted personas of :func:`make_crm`, then ``"lead"``.
+PERSONA_NAMES = persona_names()
 
 _SECOND = 86_400
 
@@ -77,11 +93,17 @@ class CRMData:
     events : DataFrame
         ``customer_id``, ``ts``, ``kind`` (complaint, support_ticket, nps,
         payment, web_visit) and ``value`` (NPS score, days late, else NaN).
+    personas : DataFrame
+        The planted truth, one row per customer in the order of ``customers``:
+        ``customer_id`` and ``persona`` (see :data:`PERSONA_NAMES`; ``"lead"``
+        for a customer who never buys). It is what a segmentation should
+        recover; it is not a feature and no other table depends on it.
     """
 
     customers: pd.DataFrame
     transactions: pd.DataFrame
     events: pd.DataFrame
+    personas: pd.DataFrame
 
     def __repr__(self) -> str:
         sizes = ", ".join(
@@ -146,7 +168,10 @@ def make_crm(
     n_customers = _check_args(n_customers, lead_share)
     first_day, bounds = _month_bounds(start, end)
     days = float(bounds[-1])
-    season = SEASON[_months_of_year(first_day, bounds) - 1]
+    month_of_year = _months_of_year(first_day, bounds) - 1
+    season = np.stack(
+        [GIFT_SEASON if p.season == "gift" else SEASON for p in PERSONAS]
+    )[:, month_of_year]
     rng_people, rng_activity, rng_lines, rng_pay = np.random.default_rng(seed).spawn(4)
 
     people = draw_population(n_customers, lead_share, days, rng_people)
@@ -172,6 +197,14 @@ def make_crm(
         customers=customers,
         transactions=_transactions(lines, ids, origin, len(customer)),
         events=_events(EventLog.concat([activity.events, payments]), ids, origin),
+        personas=pd.DataFrame(
+            {
+                "customer_id": customers["customer_id"],
+                "persona": _text(
+                    np.asarray(PERSONA_NAMES, dtype=object), people.persona
+                ),
+            }
+        ),
     )
 
 
