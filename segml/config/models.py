@@ -138,8 +138,11 @@ class TiersConfig(_Section):
 class SegmentsConfig(_Section):
     """Clustering settings."""
 
+    k: int | None = Field(None, ge=2)
     k_min: int = Field(2, ge=2)
     k_max: int = Field(8, ge=2)
+    criterion: Literal["prediction_strength", "silhouette"] = "prediction_strength"
+    threshold: float = Field(0.8, gt=0, le=1)
     sample_size: int = Field(10_000, gt=100)
     seed: int = 0
 
