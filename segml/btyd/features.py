@@ -127,6 +127,46 @@ class BTYDFit:
         )
         return out.astype("float64")
 
+    def without_rfm(self) -> BTYDFit:
+        """The same models and cutoff without the RFM table (to persist or ship)."""
+        return BTYDFit(self.as_of, self.rfm.iloc[:0], self.bgnbd, self.gamma_gamma)
+
+    def summary_metrics(self, prefix: str = "btyd") -> dict[str, float]:
+        """Parameters, standard errors and 95 % bounds as flat metric names.
+
+        ``{prefix}/bgnbd/r``, ``{prefix}/bgnbd/r_se``, ``.../r_lower``,
+        ``.../r_upper``, and the same for alpha, a, b and Gamma-Gamma's p, q, v,
+        from each model's ``summary_``; non-finite values (an undefined
+        standard error) are left out, so the dict can go to
+        ``mlflow.log_metrics`` as it is.
+
+        Examples
+        --------
+        >>> rfm = pd.DataFrame({"frequency": [0.0, 1, 2, 3, 5, 0, 4, 2],
+        ...                     "recency": [0.0, 20, 30, 35, 38, 0, 15, 5],
+        ...                     "T": [40.0] * 8,
+        ...                     "monetary_value": [0.0, 10, 12, 30, 25, 0, 8, 15]})
+        >>> fitted = fit_btyd_rfm(rfm, as_of="2024-01-01", penalizer=0.01)
+        >>> sorted(fitted.summary_metrics())[:4]
+        ['btyd/bgnbd/a', 'btyd/bgnbd/a_lower', 'btyd/bgnbd/a_se', 'btyd/bgnbd/a_upper']
+        """
+        out: dict[str, float] = {}
+        for name, model in (("bgnbd", self.bgnbd), ("gamma_gamma", self.gamma_gamma)):
+            summary = getattr(model, "summary_", None)
+            if summary is None:  # built from published parameters, not fitted
+                continue
+            for param, row in summary.iterrows():
+                for column, suffix in (
+                    ("coef", ""),
+                    ("se", "_se"),
+                    ("lower", "_lower"),
+                    ("upper", "_upper"),
+                ):
+                    value = float(row[column])
+                    if np.isfinite(value):
+                        out[f"{prefix}/{name}/{param}{suffix}"] = value
+        return out
+
     def simulate(
         self,
         horizon_days: float,

@@ -170,3 +170,27 @@ def test_sixteen_copies_of_the_data_shrink_the_standard_errors_by_four():
 def test_models_from_published_parameters_have_no_summary():
     model = BGNBD.from_params(**_BG)
     assert not hasattr(model, "summary_")
+
+
+def test_btyd_fit_flattens_the_summaries_into_metrics():
+    from segml.btyd.features import BTYDFit, fit_btyd_rfm
+
+    rfm = simulate_bgnbd(3000, 52.0, np.random.default_rng(5))
+    spend = simulate_spend(3000, np.random.default_rng(6))["monetary_value"]
+    rfm = rfm.assign(monetary_value=np.where(rfm["frequency"] > 0, spend, 0.0))
+    fitted = fit_btyd_rfm(rfm, as_of="2024-01-01")
+    metrics = fitted.summary_metrics()
+    assert len(metrics) == 7 * 4  # r, alpha, a, b, p, q, v x coef, se, lower, upper
+    s = fitted.bgnbd.summary_
+    assert metrics["btyd/bgnbd/alpha"] == s.loc["alpha", "coef"]
+    assert metrics["btyd/bgnbd/alpha_se"] == s.loc["alpha", "se"]
+    assert (
+        metrics["btyd/gamma_gamma/q_upper"]
+        == fitted.gamma_gamma.summary_.loc["q", "upper"]
+    )
+    # an undefined standard error is left out, not logged as NaN
+    published = BTYDFit(fitted.as_of, rfm, BGNBD.from_params(**_BG), fitted.gamma_gamma)
+    assert not any(k.startswith("btyd/bgnbd/") for k in published.summary_metrics())
+    slim = fitted.without_rfm()
+    assert len(slim.rfm) == 0 and slim.bgnbd is fitted.bgnbd
+    assert list(slim.rfm.columns) == list(rfm.columns)
