@@ -236,6 +236,16 @@ def expected_failures(estimator) -> dict[str, str | Fails]:
     """Checks known to fail for ``estimator``, with the reason."""
     if isinstance(estimator, TierAssigner | RFMSegmenter):
         return dict(_LABEL_OUTPUT_FAILURES)
+    if isinstance(estimator, Segmenter):
+        return {
+            "check_estimators_nan_inf": (
+                "by design a row whose features are all NaN is a lead and other NaN "
+                "are imputed (tests/segments/test_segmenter.py), not an error"
+            ),
+            "check_transformer_preserve_dtypes": (
+                "transform returns float64 distances to the segment centres"
+            ),
+        }
     if isinstance(estimator, TierPredictor):
         return dict.fromkeys(_FITS_ON_ARRAYS + _SUPERVISED + _CLASSIFIER, _FRAME)
     if isinstance(estimator, LogisticColdStart):

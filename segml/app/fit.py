@@ -357,8 +357,11 @@ def _fit_everything(
         )
     metrics.update(_tier_metrics(current_value, current_tiers, tiers))
     if segmenter is not None:
+        chosen = segmenter.scores_.loc[segmenter.k_]
         metrics["segments/k"] = float(segmenter.k_)
-        metrics["segments/silhouette"] = float(segmenter.silhouette_[segmenter.k_])
+        metrics["segments/silhouette"] = float(chosen["silhouette"])
+        metrics["segments/prediction_strength"] = float(chosen["prediction_strength"])
+        metrics["segments/leads"] = float(segmenter.n_leads_)
     metrics["data/customers"] = float(len(snapshot))
     metrics["data/transactions"] = float(len(tx))
     metrics["training/rows"] = float(len(final_set.X))
@@ -488,7 +491,7 @@ def _predictor(cfg: Config, cold_columns: list[str]) -> TierPredictor:
 
 def _snapshot(cfg, tables, feature_params, rule, shares, tiers):
     from segml.features import build_features
-    from segml.segments import DEFAULT_FEATURES, Segmenter
+    from segml.segments import Segmenter
     from segml.tiers import assign_tiers
 
     tx = tables.transactions
@@ -515,17 +518,26 @@ def _snapshot(cfg, tables, feature_params, rule, shares, tiers):
         current = assign_tiers(value, rule=rule, shares=shares, tiers=tiers)
     buyers = snapshot.loc[snapshot["has_history"].to_numpy(dtype=bool)]
     segmenter = None
-    if len(buyers) >= 3 * cfg.segments.k_min:
-        s = cfg.segments
+    s = cfg.segments
+    if len(buyers) >= 3 * (s.k or s.k_min):
         k_max = max(s.k_min, min(s.k_max, len(buyers) // 3))
-        features = [c for c in DEFAULT_FEATURES if c in buyers.columns]
-        shown = features + [c for c in ("lifecycle_stage",) if c in buyers.columns]
+        # each segment's tier mix under both cut rules, on the same value
+        mixes = {
+            r: assign_tiers(value, rule=r, shares=tuple(sh), tiers=tiers)
+            for r, sh in (
+                ("count", cfg.tiers.count_shares),
+                ("value", cfg.tiers.value_shares),
+            )
+        }
+        # the Segmenter picks its clustering features and labels the leads
         segmenter = Segmenter(
-            features=features,
+            k=s.k,
             k_range=(s.k_min, k_max),
+            criterion=s.criterion,
+            threshold=s.threshold,
             sample_size=s.sample_size,
             random_state=s.seed,
-        ).fit(buyers[shown], tiers=current.loc[buyers.index])
+        ).fit(snapshot, tiers=mixes)
     return snapshot, value, current, segmenter
 
 
