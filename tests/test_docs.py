@@ -83,23 +83,11 @@ def test_site_builds_strict_with_the_guides_and_the_api_reference(site):
     assert "SegmlConfigError" in config
 
 
-def test_every_guide_and_public_package_has_a_page():
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
-
-    def pages(nav: object) -> list[str]:
-        if isinstance(nav, str):
-            return [nav]
-        if isinstance(nav, list):
-            return [page for item in nav for page in pages(item)]
-        if isinstance(nav, dict):
-            return [page for value in nav.values() for page in pages(value)]
-        return []
-
-    in_nav = set(pages(config["nav"]))
-    on_disk = {
-        str(path.relative_to(ROOT / "docs")) for path in (ROOT / "docs").rglob("*.md")
-    }
-    assert on_disk - in_nav == set(), "docs pages missing from mkdocs.yml nav"
+def test_every_docs_page_and_public_package_is_in_the_site_nav(site):
+    nav = (site / "index.html").read_text().split('role="main"', 1)[0]
+    for page in (ROOT / "docs").rglob("*.md"):
+        html = page.relative_to(ROOT / "docs").with_suffix(".html").as_posix()
+        assert f'href="{html}"' in nav, f"{html} missing from the site's nav"
     api = "\n".join(path.read_text() for path in (ROOT / "docs" / "api").glob("*.md"))
     packages = {
         f"segml.{init.parent.name}"
@@ -108,6 +96,20 @@ def test_every_guide_and_public_package_has_a_page():
     }
     documented = set(re.findall(r"^::: (segml\.\w+)$", api, flags=re.M))
     assert packages - documented == set(), "public packages without an API page"
+
+
+def test_a_guide_missing_from_the_nav_joins_the_guides(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n")
+    (tmp_path / "docs" / "extra.md").write_text("Intro.\n\n# Extra `guide`\n")
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config["nav"] = [{"Home": "index.md"}, {"Guides": [{"Home again": "index.md"}]}]
+    config["hooks"] = [str(ROOT / hook) for hook in config["hooks"]]
+    (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config))
+    done = _build(tmp_path / "mkdocs.yml", tmp_path / "site", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    nav = (tmp_path / "site" / "index.html").read_text().split('role="main"', 1)[0]
+    assert re.search(r'href="extra\.html"[^>]*>Extra guide<', nav)
 
 
 def test_a_broken_docstring_fails_the_strict_build(tmp_path):

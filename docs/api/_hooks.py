@@ -5,6 +5,8 @@
   them and docs/ are rewritten to where the pages land, so the same Markdown
   reads right on the forge and on the site (a link that leads nowhere in the
   site is left as it is, and the strict build reports it).
+- A guide added to docs/ but not to the nav of mkdocs.yml is appended to its
+  "Guides" section, under the page's first heading, so no page is orphaned.
 - The docstrings follow numpydoc, whose cross-references are Sphinx roles
   (``:func:`segml.tiers.assign_tiers```, ``:meth:`fit```). Markdown renders them
   as ``:func:<code>...</code>``; the role is dropped and a full dotted
@@ -37,6 +39,39 @@ def _repo_root(config: Any) -> Path:
 def _docs_dir(config: Any) -> str:
     root = _repo_root(config)
     return Path(config["docs_dir"]).resolve().relative_to(root).as_posix()
+
+
+def _nav_pages(nav: object) -> list[str]:
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, list):
+        return [page for item in nav for page in _nav_pages(item)]
+    if isinstance(nav, dict):
+        return [page for value in nav.values() for page in _nav_pages(value)]
+    return []
+
+
+def _title(path: Path) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith("# "):
+            return line[2:].strip().replace("`", "")
+    return path.stem
+
+
+def on_config(config: Any) -> Any:
+    """Append the guides that the nav does not list to its Guides section."""
+    nav = config["nav"] or []
+    guides = next(
+        (item["Guides"] for item in nav if isinstance(item, dict) and "Guides" in item),
+        None,
+    )
+    if guides is None:
+        return config
+    listed = set(_nav_pages(nav))
+    for path in sorted(Path(config["docs_dir"]).glob("*.md")):
+        if path.name != "index.md" and path.name not in listed:
+            guides.append({_title(path): path.name})
+    return config
 
 
 def on_files(files: Files, config: Any) -> Files:
