@@ -7,6 +7,8 @@
   site is left as it is, and the strict build reports it).
 - A guide added to docs/ but not to the nav of mkdocs.yml is appended to its
   "Guides" section, under the page's first heading, so no page is orphaned.
+- A public package (a segml subpackage with ``__all__``) without its page in
+  docs/api gets a generated one, appended to the "API reference" section.
 - The docstrings follow numpydoc, whose cross-references are Sphinx roles
   (``:func:`segml.tiers.assign_tiers```, ``:meth:`fit```). Markdown renders them
   as ``:func:<code>...</code>``; the role is dropped and a full dotted
@@ -25,6 +27,7 @@ from mkdocs.structure.files import File, Files
 
 ROOT_PAGES = ("README.md", "CHANGELOG.md", "BENCHMARKS.md", "RELIABILITY.md")
 PROJECT = "project"
+API = "API reference"
 
 _LINK = re.compile(r"(\]\()([^)\s#]+)(#[^)\s]*)?(\))")
 _ROLE = re.compile(
@@ -71,12 +74,33 @@ def on_config(config: Any) -> Any:
     for path in sorted(Path(config["docs_dir"]).glob("*.md")):
         if path.name != "index.md" and path.name not in listed:
             guides.append({_title(path): path.name})
+    api = next(
+        (item[API] for item in nav if isinstance(item, dict) and API in item), None
+    )
+    if api is not None:
+        for name in _undocumented_packages(config):
+            api.append({f"segml.{name}": f"api/{name}.md"})
     return config
+
+
+def _undocumented_packages(config: Any) -> list[str]:
+    """segml subpackages with ``__all__`` that have no page in docs/api."""
+    package = _repo_root(config) / "segml"
+    api = Path(config["docs_dir"]) / "api"
+    names = [
+        init.parent.name
+        for init in sorted(package.glob("*/__init__.py"))
+        if "__all__" in init.read_text()
+    ]
+    return [name for name in names if not (api / f"{name}.md").exists()]
 
 
 def on_files(files: Files, config: Any) -> Files:
     """Add the root project pages to the site under ``project/``."""
     root = _repo_root(config)
+    for name in _undocumented_packages(config):
+        page = f"::: segml.{name}\n    options:\n      heading_level: 1\n"
+        files.append(File.generated(config, f"api/{name}.md", content=page))
     for name in ROOT_PAGES:
         if (root / name).is_file():
             files.append(
