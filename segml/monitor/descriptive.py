@@ -188,10 +188,9 @@ def config_segments(
     """RFM segments and clusters of the customers with history at ``as_of``.
 
     The features are built as a training run builds them
-    (:func:`feature_windows`); the clusters are fitted as a run fits them on
-    its latest snapshot (``segments.*``, :data:`segml.segments.DEFAULT_FEATURES`,
-    k up to a third of the customers), so ``segml segments --as-of`` at a
-    run's last day gives the clusters that run logged.
+    (:func:`feature_windows`); the clusters are fitted on the customers with
+    history with ``segments.*`` (k up to a third of them) and the
+    Segmenter's default features, as a run fits them on its latest snapshot.
 
     Returns
     -------
@@ -203,7 +202,7 @@ def config_segments(
     """
     from segml.features import build_features
     from segml.features.asof import to_as_of
-    from segml.segments import DEFAULT_FEATURES, Segmenter, rfm_segments
+    from segml.segments import Segmenter, rfm_segments
 
     if kind not in ("all", "rfm", "clusters"):
         raise SegmlConfigError(f"kind must be all, rfm or clusters, got {kind!r}")
@@ -240,14 +239,13 @@ def config_segments(
                 raise SegmlConfigError(note)
         else:
             k_max = max(s.k_min, min(s.k_max, len(buyers) // 3))
-            columns = [c for c in DEFAULT_FEATURES if c in buyers.columns]
-            shown = columns + [c for c in ("lifecycle_stage",) if c in buyers]
+            # the Segmenter picks its default clustering features from the
+            # whole frame, as a training run's snapshot segmenter does
             segmenter = Segmenter(
-                features=columns,
                 k_range=(s.k_min, k_max),
                 sample_size=s.sample_size,
                 random_state=s.seed,
-            ).fit(buyers[shown], tiers=tiers.reindex(buyers.index))
+            ).fit(buyers)
             labels = pd.Series(segmenter.labels_, index=buyers.index)
             out["cluster"] = labels
             out["cluster_name"] = labels.map(segmenter.names_)

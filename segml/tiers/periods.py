@@ -31,7 +31,6 @@ from segml.tiers.rules import (
     assign_tiers,
     default_shares,
     has_positive_value,
-    rank_order,
 )
 
 __all__ = ["PERIODS", "PeriodTiers", "period_ends", "period_tiers"]
@@ -164,30 +163,55 @@ class PeriodTiers:
         return rows[["customer_id", "before", "after", "value"]].reset_index(drop=True)
 
 
-def _known_since(
-    transactions: pd.DataFrame, customers: pd.DataFrame | None
-) -> pd.Series:
-    """When each customer becomes known: first transaction or sign-up."""
-    first = transactions.groupby("customer_id", sort=True)["ts"].min()
-    if customers is None:
-        return first
-    ids = pd.Index(customers["customer_id"]).drop_duplicates()
-    if "signup_ts" in customers.columns:
-        signup = customers.drop_duplicates("customer_id").set_index("customer_id")
-        signup = pd.to_datetime(signup["signup_ts"]).fillna(pd.Timestamp.min)
-    else:  # known from the start, as in build_features
-        signup = pd.Series(pd.Timestamp.min, index=ids)
-    both = pd.concat([first, signup.astype(first.dtype)], axis=1).min(axis=1)
-    return both.sort_index()
+class _Customers:
+    """Customers as integer codes in id order, with when each becomes known.
+
+    Working on codes (``np.bincount`` sums, integer ties) instead of string
+    ids keeps a month of a million customers well under a second.
+    """
+
+    def __init__(self, tx: pd.DataFrame, customers: pd.DataFrame | None) -> None:
+        ids = tx["customer_id"]
+        extra = None if customers is None else customers["customer_id"]
+        both = ids if extra is None else pd.concat([ids, extra], ignore_index=True)
+        codes, uniques = pd.factorize(both, sort=True)
+        self.ids = pd.Index(uniques, name="customer_id")
+        n = len(self.ids)
+        self.tx_codes = codes[: len(tx)]
+        self.ts = tx["ts"].to_numpy().astype("datetime64[us]").view("int64")
+        self.amount = tx["amount"].to_numpy(dtype="float64", na_value=np.nan)
+        never = np.iinfo("int64").max
+        known = np.full(n, never, dtype="int64")
+        np.minimum.at(known, self.tx_codes, self.ts)
+        if extra is not None:
+            # a customer row makes a lead known at sign-up, or from the start
+            # when the sign-up time is missing (as in build_features)
+            signup = np.full(len(extra), np.iinfo("int64").min, dtype="int64")
+            if "signup_ts" in customers.columns:
+                stamps = pd.to_datetime(customers["signup_ts"]).to_numpy()
+                stamps = stamps.astype("datetime64[us]")
+                present = ~np.isnat(stamps)
+                signup[present] = stamps[present].view("int64")
+            np.minimum.at(known, codes[len(tx) :], signup)
+        self.known = known
+
+    def known_at(self, end: pd.Timestamp) -> np.ndarray:
+        """Codes (ascending) of the customers known at ``end``."""
+        return np.flatnonzero(self.known <= _us(end))
+
+    def value(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+        """Net amount per code with ``start < ts <= end``."""
+        mask = (self.ts > _us(start)) & (self.ts <= _us(end))
+        sums = np.bincount(
+            self.tx_codes[mask], weights=self.amount[mask], minlength=len(self.ids)
+        )
+        return sums.astype("float64")
 
 
-def _window_value(
-    tx: pd.DataFrame, ids: pd.Index, start: pd.Timestamp, end: pd.Timestamp
-) -> pd.Series:
-    ts = tx["ts"].to_numpy()
-    mask = (ts > start.to_datetime64()) & (ts <= end.to_datetime64())
-    sums = tx.loc[mask].groupby("customer_id", sort=False)["amount"].sum()
-    return sums.reindex(ids, fill_value=0.0).astype("float64").rename("value")
+def _us(stamp: pd.Timestamp) -> int:
+    return int(
+        pd.Timestamp(stamp).to_datetime64().astype("datetime64[us]").view("int64")
+    )
 
 
 def period_tiers(
@@ -274,7 +298,7 @@ def period_tiers(
     if len(tx) == 0:
         raise ValueError("transactions is empty: there is no customer to tier")
     ends = period_ends(tx["ts"].min() if start is None else start, as_of, period)
-    known = _known_since(tx, customers)
+    people = _Customers(tx, customers)
     features = None
     if rule == "composite":
         from segml.features import build_features_many
@@ -286,116 +310,150 @@ def period_tiers(
             as_ofs=list(ends["as_of"]),
             **dict(feature_params or {}),
         )
-    blocks, summaries, changes = [], [], []
-    previous: pd.Series | None = None
+    steps: list[dict[str, Any]] = []
+    previous = np.full(len(people.ids), -1, dtype="int64")  # last tier code
+    cat = pd.CategoricalDtype(list(labels), ordered=True)
     for row in ends.itertuples(index=False):
         end = pd.Timestamp(row.as_of)
         if features is not None:
             snap = features.xs(end, level="cutoff")
-            ids = snap.index
+            pos = people.ids.get_indexer(snap.index)
+            order = np.argsort(pos, kind="stable")
+            pos, snap = pos[order], snap.iloc[order]
         else:
-            ids = known.index[known.to_numpy() <= end.to_datetime64()]
-        if len(ids) == 0:
+            pos = people.known_at(end)
+        if len(pos) == 0:
             continue
         if window_days is None:
             w_start = row.start - _ONE_US
         else:
             w_start = end - pd.Timedelta(days=int(window_days))
-        value = _window_value(tx, ids, w_start, end)
+        value = people.value(w_start, end)[pos]
+        index = pd.Index(pos)
         if features is not None:
             # the composite rule of assign_tiers, keeping the score to rank by
-            measure = composite_score(snap, criteria).where(
+            score = composite_score(snap, criteria).where(
                 has_positive_value(snap, "net_spend"), 0.0
             )
-            fresh = assign_tiers(measure, rule=cut, shares=props, tiers=labels)
+            measure = pd.Series(score.to_numpy(), index=index)
         else:
-            measure = value
-            fresh = assign_tiers(value, rule=rule, shares=props, tiers=labels)
+            measure = pd.Series(value, index=index)
+        fresh = assign_tiers(measure, rule=cut_rule, shares=props, tiers=labels)
         tier = fresh
-        if margin is not None and previous is not None:
-            tier = apply_hysteresis(measure, fresh, previous, margin=margin)
-        block = _block(row, value, tier, measure, rule == "composite")
-        blocks.append(block)
-        summaries.append(_summary(row, value, tier, previous, labels))
-        if previous is not None:
-            changes.append(_changes(row, value, tier, previous))
-        previous = tier
-    if not blocks:
+        was = previous[pos]
+        if margin is not None and (was >= 0).any():
+            before = pd.Series(pd.Categorical.from_codes(np.maximum(was, 0), dtype=cat))
+            before = before.where(was >= 0).set_axis(index)
+            tier = apply_hysteresis(measure, fresh, before, margin=margin)
+        codes = tier.cat.codes.to_numpy(dtype="int64")
+        first = not (previous >= 0).any()
+        steps.append(
+            {
+                "row": row,
+                "pos": pos,
+                "codes": codes,
+                "value": value,
+                "measure": measure.to_numpy() if features is not None else None,
+                "rank_order": np.lexsort((pos, -measure.to_numpy())),
+                "summary": _summary(row, value, codes, previous, was, labels, first),
+                "changes": None if first else _changes(row, pos, value, codes, was),
+            }
+        )
+        previous[pos] = codes
+    if not steps:
         raise ValueError(f"no customer is known at or before {as_of}")
-    cat = pd.CategoricalDtype(list(labels), ordered=True)
-    all_tiers = pd.concat(blocks, ignore_index=True).astype({"tier": cat})
-    summary = pd.concat(summaries, ignore_index=True)
-    change_cols = ["period", "as_of", "customer_id", "before", "after", "value"]
-    change_frame = (
-        pd.concat(changes, ignore_index=True)
-        if changes
-        else pd.DataFrame({c: [] for c in change_cols})
+    return _assemble(steps, people.ids, cat, rule, labels)
+
+
+def _assemble(steps, ids: pd.Index, cat, rule: str, labels) -> PeriodTiers:
+    """The per-period arrays as the three frames of :class:`PeriodTiers`."""
+    order = [s["rank_order"] for s in steps]
+    sizes = [len(o) for o in order]
+    pos = np.concatenate([s["pos"][o] for s, o in zip(steps, order, strict=True)])
+    periods = [s["row"].period for s in steps]
+    frame = pd.DataFrame(
+        {
+            "period": pd.Categorical.from_codes(
+                np.repeat(np.arange(len(steps)), sizes),
+                categories=periods,
+                ordered=True,
+            ),
+            "as_of": np.repeat(
+                np.array([s["row"].as_of for s in steps], dtype="datetime64[us]"),
+                sizes,
+            ),
+            "customer_id": ids.take(pos).to_numpy(),
+            "tier": pd.Categorical.from_codes(
+                np.concatenate(
+                    [s["codes"][o] for s, o in zip(steps, order, strict=True)]
+                ),
+                dtype=cat,
+            ),
+            "value": np.concatenate(
+                [s["value"][o] for s, o in zip(steps, order, strict=True)]
+            ),
+            "rank": np.concatenate([np.arange(1, n + 1) for n in sizes]),
+        }
     )
-    return PeriodTiers(all_tiers, summary, change_frame, rule, labels)
+    if steps[0]["measure"] is not None:
+        frame["score"] = np.concatenate(
+            [s["measure"][o] for s, o in zip(steps, order, strict=True)]
+        )
+    summary = pd.concat([s["summary"] for s in steps], ignore_index=True)
+    moved = [s["changes"] for s in steps if s["changes"] is not None]
+    if moved:
+        changes = pd.concat(moved, ignore_index=True)
+        changes["customer_id"] = ids.take(changes["customer_id"].to_numpy()).to_numpy()
+        names = np.array([*labels, NEW], dtype=object)
+        changes["before"] = names[changes["before"].to_numpy()]
+        changes["after"] = names[changes["after"].to_numpy()]
+    else:
+        changes = pd.DataFrame(
+            {c: [] for c in ("period", "as_of", "customer_id", "before", "after")}
+        ).assign(value=np.array([], dtype="float64"))
+    return PeriodTiers(frame, summary, changes, rule, tuple(labels))
 
 
-def _block(row, value, tier, measure, composite: bool) -> pd.DataFrame:
-    order = rank_order(measure)
-    rank = np.empty(len(order), dtype="int64")
-    rank[order] = np.arange(1, len(order) + 1)
+def _summary(row, value, codes, previous, was, labels, first: bool) -> pd.DataFrame:
+    n_tiers = len(labels)
+    counts = np.bincount(codes, minlength=n_tiers)
+    sums = np.bincount(codes, weights=value, minlength=n_tiers)
+    positive = np.bincount(codes, weights=np.clip(value, 0.0, None), minlength=n_tiers)
+    total = positive.sum()
     frame = pd.DataFrame(
         {
             "period": row.period,
-            "as_of": row.as_of,
-            "customer_id": value.index.to_numpy(),
-            "tier": tier.astype("str").to_numpy(),
-            "value": value.to_numpy(),
-            "rank": rank,
+            "as_of": pd.Timestamp(row.as_of),
+            "complete": bool(row.complete),
+            "tier": list(labels),
+            "customers": counts.astype("int64"),
+            "customer_share": counts / max(len(codes), 1),
+            "value": sums,
+            "value_share": positive / total if total > 0 else np.zeros(n_tiers),
         }
     )
-    if composite:
-        frame["score"] = measure.to_numpy()
-    return frame.sort_values("rank", kind="stable")
+    if first:
+        frame["entered"] = pd.array([pd.NA] * n_tiers, dtype="Int64")
+        frame["left"] = pd.array([pd.NA] * n_tiers, dtype="Int64")
+        return frame
+    stayed = np.bincount(codes[was == codes], minlength=n_tiers)
+    before = np.bincount(previous[previous >= 0], minlength=n_tiers)
+    frame["entered"] = pd.array(counts - stayed, dtype="Int64")
+    frame["left"] = pd.array(before - stayed, dtype="Int64")
+    return frame
 
 
-def _summary(row, value, tier, previous, labels) -> pd.DataFrame:
-    now = tier.astype("str")
-    positive = value.clip(lower=0.0)
-    total_pos = positive.sum()
-    before = None if previous is None else previous.astype("str").reindex(now.index)
-    rows = []
-    for t in labels:
-        members = (now == t).to_numpy()
-        entered = left = pd.NA
-        if before is not None:
-            was = (before == t).to_numpy()
-            entered = int((members & ~was).sum())
-            left = int((previous.astype("str") == t).sum() - (members & was).sum())
-        rows.append(
-            {
-                "period": row.period,
-                "as_of": row.as_of,
-                "complete": bool(row.complete),
-                "tier": t,
-                "customers": int(members.sum()),
-                "customer_share": float(members.mean()),
-                "value": float(value.to_numpy()[members].sum()),
-                "value_share": float(positive.to_numpy()[members].sum() / total_pos)
-                if total_pos > 0
-                else 0.0,
-                "entered": entered,
-                "left": left,
-            }
-        )
-    return pd.DataFrame(rows).astype({"entered": "Int64", "left": "Int64"})
-
-
-def _changes(row, value, tier, previous) -> pd.DataFrame:
-    now = tier.astype("str")
-    before = previous.astype("str").reindex(now.index).fillna(NEW)
-    moved = (before != now).to_numpy()
+def _changes(row, pos, value, codes, was) -> pd.DataFrame:
+    """Customers whose tier changed; ids and tiers as codes (``-1``: new)."""
+    moved = was != codes
     return pd.DataFrame(
         {
             "period": row.period,
-            "as_of": row.as_of,
-            "customer_id": now.index.to_numpy()[moved],
-            "before": before.to_numpy()[moved],
-            "after": now.to_numpy()[moved],
-            "value": value.to_numpy()[moved],
+            "as_of": pd.Timestamp(row.as_of),
+            "customer_id": pos[moved],
+            # -1 (not known before) indexes the last name: "new"
+            "before": was[moved],
+            "after": codes[moved],
+            "value": value[moved],
         }
     )
