@@ -190,11 +190,11 @@ def report_sections(
             f"--as-of {end} is before the first transaction ({first})"
         )
     start = max(_first_period(end, period, n_periods), first)
-    if compare_to is not None and compare_to not in ("",):
+    if compare_to:  # start early enough to hold the period compared with
         try:
             wanted = to_as_of(compare_to, name="--compare-to")
         except ValueError:
-            wanted = None  # a period label, checked below
+            wanted = None  # not a date: a period label, checked below
         if wanted is not None:
             start = max(min(start, wanted), first)
     args = _rule_args(cfg)
@@ -269,6 +269,7 @@ def report_sections(
         f"left {best}": _count(summary_now.loc[best, "left"]),
     }
     reference = current = None
+    reference_name = "training snapshot"
     if model is not None:
         pipeline = model.pipeline
         meta = getattr(pipeline, "metadata", {}) or {}
@@ -287,7 +288,7 @@ def report_sections(
             )
         )
         facts["model"] = model.name
-        reference, current, ref_name = _drift_frames(
+        reference, current, reference_name = _drift_frames(
             tx, customers, events, pipeline, features, meta
         )
     sections.append(
@@ -296,7 +297,7 @@ def report_sections(
             measure,
             reference=reference,
             current=current,
-            reference_name=ref_name if model is not None else "training snapshot",
+            reference_name=reference_name,
         )
     )
     if model is None:

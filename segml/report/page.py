@@ -48,6 +48,8 @@ class Section:
         Rendered before the tables.
     notes : list of str
         Plain-text remarks (what was left out and why).
+    captions : dict of str
+        A caption per table name.
     """
 
     key: str

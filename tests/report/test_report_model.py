@@ -221,3 +221,12 @@ def test_cli_errors_are_one_line(workdir, options, message):
     assert result.exit_code == 2, result.output
     assert result.output.startswith(message), result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_run_id_of_every_kind_of_model_reference(trained, tmp_path):
+    from segml.report.cli import run_id_of
+
+    assert run_id_of(trained.model_uri) == trained.run_id
+    assert run_id_of(f"runs:/{trained.run_id}/model") == trained.run_id
+    assert run_id_of(str(trained.export_dir)) == trained.run_id
+    assert run_id_of(str(tmp_path / "pipeline.joblib")) is None  # no card beside it
