@@ -98,9 +98,14 @@ def test_every_docs_page_and_public_package_is_in_the_site_nav(site):
 
 
 def test_a_guide_missing_from_the_nav_joins_the_guides(tmp_path):
+    """... and its link to a repository file outside the site keeps only its
+    text, while a link to a missing file still fails the build."""
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "index.md").write_text("# Home\n")
-    (tmp_path / "docs" / "extra.md").write_text("Intro.\n\n# Extra `guide`\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "docs" / "extra.md").write_text(
+        "Intro.\n\n# Extra `guide`\n\nSee [the code](../code.py).\n"
+    )
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
     config["nav"] = [{"Home": "index.md"}, {"Guides": [{"Home again": "index.md"}]}]
     config["hooks"] = [str(ROOT / hook) for hook in config["hooks"]]
@@ -109,6 +114,11 @@ def test_a_guide_missing_from_the_nav_joins_the_guides(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     nav = (tmp_path / "site" / "index.html").read_text().split('role="main"', 1)[0]
     assert re.search(r'href="extra\.html"[^>]*>Extra guide<', nav)
+    assert "See the code." in _main(tmp_path / "site" / "extra.html")
+    (tmp_path / "code.py").unlink()
+    done = _build(tmp_path / "mkdocs.yml", tmp_path / "site", tmp_path)
+    assert done.returncode == 1
+    assert "contains a link '../code.py'" in done.stdout + done.stderr
 
 
 def test_a_broken_docstring_fails_the_strict_build(tmp_path):

@@ -3,8 +3,9 @@
 - The project pages at the repository root (README, CHANGELOG, BENCHMARKS,
   RELIABILITY) join the site under ``project/``, and relative links between
   them and docs/ are rewritten to where the pages land, so the same Markdown
-  reads right on the forge and on the site (a link that leads nowhere in the
-  site is left as it is, and the strict build reports it).
+  reads right on the forge and on the site. A link to a repository file the
+  site does not hold (a source file, a config) keeps its text without the link;
+  a link to nothing at all is left as it is, and the strict build reports it.
 - A guide added to docs/ but not to the nav of mkdocs.yml is appended to its
   "Guides" section, under the page's first heading, so no page is orphaned.
 - A public package (a segml subpackage with ``__all__``) without its page in
@@ -28,6 +29,7 @@ from mkdocs.structure.files import File, Files
 ROOT_PAGES = ("README.md", "CHANGELOG.md", "BENCHMARKS.md", "RELIABILITY.md")
 PROJECT = "project"
 API = "API reference"
+UNLINKED = "segml-unlinked:"
 
 _LINK = re.compile(r"(\]\()([^)\s#]+)(#[^)\s]*)?(\))")
 _ROLE = re.compile(
@@ -132,6 +134,7 @@ def _site_path(repo_path: str, docs_dir: str) -> str | None:
 def on_page_markdown(markdown: str, page: Any, config: Any, **kwargs: Any) -> str:
     """Point relative links at where their targets land in the site."""
     docs_dir = _docs_dir(config)
+    root = _repo_root(config)
     src_uri = page.file.src_uri
     here = posixpath.dirname(_source_path(src_uri, docs_dir))
 
@@ -142,11 +145,15 @@ def on_page_markdown(markdown: str, page: Any, config: Any, **kwargs: Any) -> st
         repo_path = posixpath.normpath(posixpath.join(here, target))
         site_path = _site_path(repo_path, docs_dir)
         if site_path is None:
+            if not repo_path.startswith("..") and (root / repo_path).exists():
+                return f"{match.group(1)}{UNLINKED}{match.group(4)}"
             return match.group(0)
         new = posixpath.relpath(site_path, posixpath.dirname(src_uri) or ".")
         return f"{match.group(1)}{new}{match.group(3) or ''}{match.group(4)}"
 
-    return _LINK.sub(relink, markdown)
+    markdown = _LINK.sub(relink, markdown)
+    # [text](UNLINKED) -> text
+    return re.sub(r"\[([^\]]*)\]\(" + re.escape(UNLINKED) + r"\)", r"\1", markdown)
 
 
 def _role(match: re.Match[str]) -> str:
