@@ -377,8 +377,11 @@ class Segmenter(TransformerMixin, ClusterMixin, BaseEstimator):
             ],
             index=range(self.k_),
         )
+        # the value word already speaks for the value column
         self.names_ = name_segments(
-            self.effects_, levels, min_effect=self.min_effect
+            self.effects_.drop(columns=[self.value_col], errors="ignore"),
+            levels,
+            min_effect=self.min_effect,
         ).rename_axis("cluster")
         profiles.insert(
             0,
