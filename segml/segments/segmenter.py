@@ -252,7 +252,7 @@ class Segmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         y: object = None,
         *,
         tiers: pd.Series | Mapping[str, pd.Series] | None = None,
-    ):
+    ) -> Segmenter:
         """Choose k, cluster the customers with history, profile and name.
 
         ``y`` is ignored. ``tiers`` (a Series indexed like ``X``, or a mapping
@@ -493,7 +493,12 @@ class Segmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         return np.asarray([f"distance_{c}" for c in range(self.k_)], dtype=object)
 
-    def fit_predict(self, X: pd.DataFrame, y: object = None, **kwargs) -> pd.Series:
+    def fit_predict(
+        self,
+        X: pd.DataFrame,
+        y: object = None,
+        **kwargs: pd.Series | Mapping[str, pd.Series] | None,
+    ) -> pd.Series:
         """Fit and return the training segments as a Series ``cluster``."""
         self.fit(X, y, **kwargs)
         index = X.index if isinstance(X, pd.DataFrame) else None
