@@ -179,7 +179,9 @@ def route_f1(
     return float(macro_f1(truth_codes, np.asarray(tier_codes)[mask], len(tiers))[0])
 
 
-def macro_f1(truth: np.ndarray, codes: np.ndarray, k: int, weights=None) -> np.ndarray:
+def macro_f1(
+    truth: np.ndarray, codes: np.ndarray, k: int, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Macro-F1 (zero_division=0, over all ``k`` tiers) of tier codes.
 
     ``weights`` (resamples x rows, counts of each row in a resample) gives one
@@ -214,8 +216,13 @@ def choose_routes(
     tiers: Sequence[str],
     *,
     seed: int = 0,
+    more: Sequence[tuple[pd.Series, pd.DataFrame, np.ndarray, dict]] = (),
 ) -> dict[str, RouteChoice]:
     """Per route, the model or the best fallback, by macro-F1 on ``truth``.
+
+    ``more`` holds the same four things (truth, rows, model codes, fallbacks)
+    from earlier selection cutoffs; their rows are pooled with these, and a
+    fallback counts only if every cutoff has it.
 
     Examples
     --------
@@ -228,88 +235,101 @@ def choose_routes(
     >>> picked["history"].chosen, round(picked["history"].scores["model"], 4)
     ('persistence', 0.1333)
     """
-    history = X["has_history"].to_numpy(dtype=bool)
+    stages = [(truth, X, np.asarray(model_codes), fallbacks), *more]
+    k = len(tiers)
     out = {}
-    for route, mask in ((HISTORY, history), (COLD_START, ~history)):
+    for route in (HISTORY, COLD_START):
         choice = RouteChoice(route)
-        if not mask.any():
+        pooled = _pool(stages, route, tiers)
+        if pooled is None:
             choice.reason = "no rows of this route at the selection cutoff"
             out[route] = choice
             continue
-        rows = np.flatnonzero(mask)
-        choice.scores[MODEL] = route_f1(truth, model_codes, mask, tiers)
-        candidates = {}
-        for kind, fallback in fallbacks.get(route, {}).items():
-            codes = np.zeros(len(X), dtype=int)
-            codes[rows] = fallback.predict_rows(X, rows)[0]
-            candidates[kind] = codes
-            choice.scores[kind] = route_f1(truth, codes, mask, tiers)
-        baselines = {k: v for k, v in choice.scores.items() if k != MODEL}
+        observed, model, candidates = pooled
+        n = len(observed)
+        choice.scores[MODEL] = float(macro_f1(observed, model, k)[0])
+        for kind, codes in candidates.items():
+            choice.scores[kind] = float(macro_f1(observed, codes, k)[0])
+        baselines = {k_: v for k_, v in choice.scores.items() if k_ != MODEL}
         model_f1 = choice.scores[MODEL]
-        choice.chance = _chance_bar(truth, model_codes, mask, tiers, seed)
+        choice.chance = _chance_bar(observed, model, k, seed)
         if not baselines:
             choice.reason = "no baseline could be fitted"
             out[route] = choice
             continue
-        best = max(baselines, key=lambda k: baselines[k])
-        choice.wins = _bootstrap_wins(
-            _truth_codes(truth[mask], tiers),
-            model_codes[rows],
-            candidates[best][rows],
-            len(tiers),
-            seed,
-        )
+        best = max(baselines, key=lambda k_: baselines[k_])
+        choice.wins = _bootstrap_wins(observed, model, candidates[best], k, seed)
+        where = "on the selection cutoff" + ("s" if more else "")
         if baselines[best] >= model_f1:
             choice.chosen = best
             choice.reason = (
                 f"{best} ({baselines[best]:.4f}) is at least as good as the "
-                f"model ({model_f1:.4f}) on the selection cutoff"
+                f"model ({model_f1:.4f}) {where}"
             )
         elif model_f1 <= choice.chance:
             choice.chosen = best
             choice.reason = (
                 f"the model ({model_f1:.4f}) is not clearly above chance "
-                f"({choice.chance:.4f}: its own tiers shuffled) on the "
-                f"selection cutoff; {best} ({baselines[best]:.4f}) ships"
+                f"({choice.chance:.4f}: its own tiers shuffled) {where}; "
+                f"{best} ({baselines[best]:.4f}) ships"
             )
         elif choice.wins < CONFIDENCE:
             choice.chosen = best
             choice.reason = (
                 f"the model ({model_f1:.4f}) is not clearly better than {best} "
-                f"({baselines[best]:.4f}) on the selection cutoff: it wins in "
+                f"({baselines[best]:.4f}) {where}: it wins in "
                 f"{choice.wins:.0%} of {N_BOOTSTRAP} resamples of its "
-                f"{len(rows):,} rows (needs {CONFIDENCE:.0%}); {best} ships"
+                f"{n:,} rows (needs {CONFIDENCE:.0%}); {best} ships"
             )
         else:
             choice.reason = (
                 f"the model ({model_f1:.4f}) beats {best} "
                 f"({baselines[best]:.4f}) in {choice.wins:.0%} of "
-                f"{N_BOOTSTRAP} resamples and chance ({choice.chance:.4f}) "
-                "on the selection cutoff"
+                f"{N_BOOTSTRAP} resamples of its {n:,} rows and chance "
+                f"({choice.chance:.4f}) {where}"
             )
         out[route] = choice
     return out
 
 
-def _chance_bar(
-    truth: pd.Series,
-    codes: np.ndarray,
-    mask: np.ndarray,
+def _pool(
+    stages: Sequence[tuple[pd.Series, pd.DataFrame, np.ndarray, dict]],
+    route: str,
     tiers: Sequence[str],
-    seed: int,
-) -> float:
-    """Mean + 2 sd of the macro-F1 of ``codes`` shuffled within ``mask``.
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
+    """Truth codes, model codes and each fallback's codes of ``route``'s rows,
+    pooled over the stages (None without rows)."""
+    observed, model, found = [], [], []
+    for truth, X, codes, fallbacks in stages:
+        history = X["has_history"].to_numpy(dtype=bool)
+        rows = np.flatnonzero(history if route == HISTORY else ~history)
+        if not len(rows):
+            continue
+        observed.append(_truth_codes(truth.iloc[rows], tiers))
+        model.append(np.asarray(codes)[rows])
+        found.append(
+            {
+                kind: fallback.predict_rows(X, rows)[0]
+                for kind, fallback in fallbacks.get(route, {}).items()
+            }
+        )
+    if not observed:
+        return None
+    kinds = [kind for kind in found[0] if all(kind in f for f in found)]
+    candidates = {kind: np.concatenate([f[kind] for f in found]) for kind in kinds}
+    return np.concatenate(observed), np.concatenate(model), candidates
+
+
+def _chance_bar(observed: np.ndarray, codes: np.ndarray, k: int, seed: int) -> float:
+    """Mean + 2 sd of the macro-F1 of ``codes`` shuffled across the rows.
 
     The same tiers in the same shares, with the link to each row broken: what a
     ranking without signal scores under this decision.
     """
     rng = np.random.default_rng(seed)
-    rows = np.flatnonzero(mask)
-    values = []
-    for _ in range(N_PERMUTATIONS):
-        shuffled = codes.copy()
-        shuffled[rows] = codes[rng.permutation(rows)]
-        values.append(route_f1(truth, shuffled, mask, tiers))
+    values = [
+        macro_f1(observed, rng.permutation(codes), k)[0] for _ in range(N_PERMUTATIONS)
+    ]
     return float(np.mean(values) + 2.0 * np.std(values))
 
 

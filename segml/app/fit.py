@@ -143,11 +143,13 @@ def _fit_everything(
         "feature_params": feature_params,
     }
     tables_args = (tx, tables.customers, tables.events)
-    stacked_cuts = {*plan.final, *plan.evaluation, *plan.selection}
+    more_cuts = [c for _, cuts in plan.select_more for c in cuts]
+    stacked_cuts = {*plan.final, *plan.evaluation, *plan.selection, *more_cuts}
     extra = {}  # cutoffs scored over a window other than the label window
     for cut, days in (
         (plan.test, plan.test_horizon),
         (plan.select, plan.select_horizon),
+        *((c, plan.select_horizon) for c, _ in plan.select_more),
     ):
         if cut is None:
             continue
@@ -214,13 +216,27 @@ def _fit_everything(
     if plan.select is not None:
         sel_train = stacked.subset(stacked.cutoff.isin(plan.selection))
         sel_set = scored_at(plan.select)
+        also = "".join(f" and {c.date()}" for c, _ in plan.select_more)
         step(
-            f"choosing per route at {plan.select.date()} over "
+            f"choosing per route at {plan.select.date()}{also} over "
             f"{plan.select_horizon} days: model vs baselines "
             f"(trained on {len(sel_train.X)} rows of {len(plan.selection)} cutoffs)"
         )
         chooser = run_stage(sel_train, sel_set, plan.select, plan.select_horizon)
         sel_codes = tier_codes(chooser.prediction["tier"], tiers)
+        more = []
+        for earlier, earlier_cuts in plan.select_more:
+            more_train = stacked.subset(stacked.cutoff.isin(earlier_cuts))
+            more_set = scored_at(earlier)
+            staged = run_stage(more_train, more_set, earlier, plan.select_horizon)
+            more.append(
+                (
+                    more_set.y,
+                    staged.X,
+                    tier_codes(staged.prediction["tier"], tiers),
+                    staged.fallbacks,
+                )
+            )
         choices = choose_routes(
             sel_set.y,
             chooser.X,
@@ -228,6 +244,7 @@ def _fit_everything(
             chooser.fallbacks,
             tiers,
             seed=cfg.model.seed,
+            more=more,
         )
         for route, choice in choices.items():
             for kind, f1 in choice.scores.items():
@@ -235,7 +252,9 @@ def _fit_everything(
             metrics[f"select/{route}/chance/macro_f1"] = choice.chance
             if not np.isnan(choice.wins):
                 metrics[f"select/{route}/model_wins"] = choice.wins
-        tags["eval.select_cutoff"] = str(plan.select.date())
+        tags["eval.select_cutoff"] = ", ".join(
+            str(c.date()) for c in [plan.select, *(c for c, _ in plan.select_more)]
+        )
         metrics["eval/select_horizon_days"] = float(plan.select_horizon)
     for route in (HISTORY, COLD_START):
         choice = choices.get(route)
@@ -320,6 +339,10 @@ def _fit_everything(
             cfg, final, snapshot, snapshot_as_of(tx), rule, shares, horizon
         )
         final_btyd = (fitted, horizon, snapshot)
+    pipeline_btyd = _pipeline_btyd(cfg, final_btyd, snapshot, snapshot_as_of(tx))
+    if pipeline_btyd is not None:
+        metrics.update(pipeline_btyd.summary_metrics())
+        pipeline_btyd = pipeline_btyd.without_rfm()
     if choices:
         reference_codes = tier_codes(
             label_tiers(current_value, rule=rule, shares=shares, tiers=tiers), tiers
@@ -383,6 +406,7 @@ def _fit_everything(
         segmenter=segmenter,
         feature_params=feature_params,
         metadata=metadata,
+        btyd=pipeline_btyd,
     )
     return FitOutcome(
         pipeline=pipeline,
@@ -437,6 +461,31 @@ def _reference(scored: TrainingSet, tiers: tuple[str, ...]) -> dict[str, object]
         "reference_values": scored.past_value.to_numpy(),
         "reference_codes": tier_codes(scored.persistence, tiers),
     }
+
+
+def _pipeline_btyd(cfg, final_btyd, snapshot, as_of):
+    """The BTYD fit the pipeline carries for its lifetime-value columns: the
+    value decision's, else one fitted on the snapshot's customers with history
+    (None, with a warning, when BG/NBD or Gamma-Gamma cannot be fitted)."""
+    if final_btyd is not None:
+        return final_btyd[0]
+    history = snapshot["has_history"].to_numpy(dtype=bool)
+    if not history.any():
+        return None
+    from segml.app.value import fit_reference_btyd
+
+    try:
+        return fit_reference_btyd(
+            snapshot.loc[history], as_of=as_of, penalizer=cfg.model.btyd_penalizer
+        )
+    except (ValueError, ArithmeticError) as err:
+        warnings.warn(
+            f"BG/NBD + Gamma-Gamma could not be fitted on the latest snapshot "
+            f"({err}); the model will not give lifetime-value columns",
+            UserWarning,
+            stacklevel=2,
+        )
+        return None
 
 
 def snapshot_as_of(tx: pd.DataFrame) -> pd.Timestamp:

@@ -11,7 +11,10 @@ next, so that no decision sees the window it is judged on:
    ends by the test cutoff), with its own training cutoffs: there the model is
    compared with its baselines, per route, and the run picks what it ships.
    Without room for it the model ships by default (a shorter window would
-   favour last period's tier and say nothing about the horizon).
+   favour last period's tier and say nothing about the horizon). Where the
+   data allow, a **second selection cutoff** half a window earlier adds its
+   rows to the evidence (other customers at another time: a choice that held
+   at one date only is not trusted).
 
 The test is scored over ``horizon_days`` when the data hold that much after an
 evaluation window; otherwise over the label window (``label_horizon_days``), and
@@ -59,6 +62,9 @@ class CutoffPlan:
         ends by ``test``); None when there is no room for it.
     select_horizon : int
         Days after ``select`` that its truth covers.
+    select_more : list of (Timestamp, list of Timestamp)
+        Earlier selection cutoffs (same window length, ending by ``test``) with
+        their training cutoffs, pooled with ``select`` for the choice.
     notes : list of str
         What the plan had to adapt, in words (printed and logged by the run).
     """
@@ -72,6 +78,9 @@ class CutoffPlan:
     select_horizon: int = 0
     history_days: int = MIN_HISTORY_DAYS
     notes: list[str] = field(default_factory=list)
+    select_more: list[tuple[pd.Timestamp, list[pd.Timestamp]]] = field(
+        default_factory=list
+    )
 
 
 def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
@@ -175,11 +184,19 @@ def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
     # the choice is judged over the same window as the test: a shorter one
     # favours last period's tier and is no evidence about the horizon
     select, select_horizon, selection = stage(test, (test_horizon,))
+    select_more = []
     if select is None:
         notes.append(
             "no room to compare the model with its baselines over "
             f"{test_horizon} days before the test: the model ships by default"
         )
+    else:
+        half = pd.Timedelta(days=max(test_horizon // 2, 1))
+        earlier, _, earlier_cuts = stage(
+            select + pd.Timedelta(days=test_horizon) - half, (test_horizon,)
+        )
+        if earlier is not None and earlier < select:
+            select_more.append((earlier, earlier_cuts))
     return CutoffPlan(
         final,
         evaluation,
@@ -190,6 +207,7 @@ def plan_cutoffs(cfg: Config, first_ts: object, last_ts: object) -> CutoffPlan:
         select_horizon,
         history,
         notes,
+        select_more,
     )
 
 

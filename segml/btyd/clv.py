@@ -24,6 +24,8 @@ cumulative expectation is computed once per distinct customer history.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -249,9 +251,22 @@ def lifetime_value_columns(
     if len(rfm):
         bg, gg = fitted.bgnbd, fitted.gamma_gamma  # type: ignore[attr-defined]
         rows = _buyers(features)
-        out[rows, 0] = customer_lifetime_value(
-            bg, gg, rfm, months=months, discount_rate=discount_rate, rate_per=rate_per
-        ).to_numpy()
+        try:
+            out[rows, 0] = customer_lifetime_value(
+                bg,
+                gg,
+                rfm,
+                months=months,
+                discount_rate=discount_rate,
+                rate_per=rate_per,
+            ).to_numpy()
+        except ValueError as err:  # Gamma-Gamma q <= 1: no finite mean spend
+            warnings.warn(
+                f"clv is left NaN: {err} (p_alive and expected_purchases need "
+                "only BG/NBD and are given)",
+                UserWarning,
+                stacklevel=2,
+            )
         out[rows, 1] = np.asarray(bg.probability_alive(rfm), dtype="float64")
         days = float(months) * MONTH_PERIODS["D"]
         out[rows, 2] = np.asarray(bg.expected_purchases(days, rfm), dtype="float64")

@@ -21,18 +21,23 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pandas as pd
 
 from segml.config.models import Config, DataConfig
 
+if TYPE_CHECKING:
+    from mlflow.data.dataset_source import DatasetSource
+    from mlflow.types import Schema
+
 __all__ = ["dataset_source", "log_training_data", "version_description"]
 
 TABLES = ("transactions", "customers", "events")
 
 
-def dataset_source(data: DataConfig, table: str):
+def dataset_source(data: DataConfig, table: str) -> DatasetSource:
     """The MLflow dataset source of one configured table.
 
     A file read from disk is a ``local`` source with its absolute path, a URI
@@ -116,7 +121,7 @@ def log_training_data(
     return logged
 
 
-def _schema(frame: pd.DataFrame):
+def _schema(frame: pd.DataFrame) -> Schema | None:
     from mlflow.types.utils import _infer_schema
 
     try:

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.app.choice import choose_routes
+from segml.app.choice import choose_routes, route_f1
 from segml.model.fallback import MajorityFallback
 
 
@@ -87,3 +87,29 @@ def test_a_model_that_wins_on_a_handful_of_rows_does_not_ship():
     picked = choose_routes(many, X, np.tile(model, 50), fallbacks, ["A", "B", "C"])
     assert picked["cold_start"].chosen == "model", picked["cold_start"].reason
     assert picked["cold_start"].wins >= 0.9
+
+
+def test_earlier_selection_cutoffs_are_pooled_with_the_first():
+    tiers = ["A", "B", "C"]
+    X = pd.DataFrame({"has_history": np.ones(10, dtype=bool)})
+    truth = pd.Series(["A", "B"] + ["C"] * 8)
+    right = np.array([0, 1] + [2] * 8)
+    fallbacks = {"history": {"majority": MajorityFallback.fit(np.full(10, 2), 3)}}
+    alone = choose_routes(truth, X, right, fallbacks, tiers)["history"]
+    assert alone.scores["model"] == 1.0
+    # an earlier cutoff where the model gets everything wrong: pooled, the
+    # model scores what it scores on the 20 rows together
+    wrong = np.array([2, 2] + [0] * 8)
+    pooled = choose_routes(
+        truth, X, right, fallbacks, tiers, more=[(truth, X, wrong, fallbacks)]
+    )["history"]
+    both = pd.Series(np.r_[truth, truth])
+    expected = route_f1(both, np.r_[right, wrong], np.ones(20, bool), tiers)
+    assert pooled.scores["model"] == pytest.approx(expected)
+    assert pooled.chosen == "majority" and "selection cutoffs" in pooled.reason
+    # a fallback only some cutoffs have is not a candidate
+    other = {"history": {}}
+    partial = choose_routes(
+        truth, X, right, fallbacks, tiers, more=[(truth, X, right, other)]
+    )
+    assert set(partial["history"].scores) == {"model"}

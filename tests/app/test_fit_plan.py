@@ -121,6 +121,12 @@ def test_a_selection_cutoff_precedes_the_test(make_config):
     assert (plan.select, plan.select_horizon) == (T("2024-01-06"), 180)
     assert plan.selection == [T("2023-04-11"), T("2023-07-10")]
     assert plan.select + pd.Timedelta(days=180) <= plan.test
+    # a second selection cutoff half a window (90 days) earlier, its training
+    # windows ending by it and its own window ending by the test
+    [(earlier, cuts)] = plan.select_more
+    assert earlier == T("2024-01-06") - pd.Timedelta(days=90) == T("2023-10-08")
+    assert cuts and max(cuts) + pd.Timedelta(days=180) <= earlier
+    assert earlier + pd.Timedelta(days=180) <= plan.test
     assert not plan.notes
 
 

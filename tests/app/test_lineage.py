@@ -82,3 +82,28 @@ def test_description_of_each_rule(rule, expected):
     cfg = Config.model_validate({"tiers": {"rule": rule}})
     text = version_description(cfg, {"eval/horizon_days": 90.0}, {})
     assert text == f"segml tier model: {expected}"
+
+
+def test_the_run_logs_btyd_uncertainty_and_its_model_gives_lifetime_value(trained):
+    from segml.scoring import predict
+
+    m = trained.metrics
+    for name in ("r", "alpha", "a", "b"):
+        coef, se = m[f"btyd/bgnbd/{name}"], m[f"btyd/bgnbd/{name}_se"]
+        assert se > 0 and m[f"btyd/bgnbd/{name}_lower"] < coef
+        assert coef < m[f"btyd/bgnbd/{name}_upper"]
+    # a count-rule run still carries the snapshot's fit for clv / p_alive
+    fit = trained.outcome.pipeline.btyd_fit
+    assert fit is not None and len(fit.rfm) == 0  # shipped without its RFM table
+    assert fit.bgnbd.params_["r"] == pytest.approx(m["btyd/bgnbd/r"])
+    rows = trained.outcome.snapshot.reset_index().head(20)
+    history = rows["has_history"].to_numpy(dtype=bool)
+    assert fit.gamma_gamma.params_["q"] <= 1  # this small world: no finite mean
+    with pytest.warns(UserWarning, match="clv is left NaN: q = "):
+        out = predict(
+            rows, trained.outcome.pipeline, reasons=False, lifetime_value=True
+        )
+    assert out["clv"].isna().all()
+    assert out.loc[history, "p_alive"].between(0, 1).all()
+    assert (out.loc[history, "expected_purchases"] > 0).all()
+    assert out.loc[~history, ["p_alive", "expected_purchases"]].isna().all().all()
