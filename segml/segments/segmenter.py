@@ -91,7 +91,8 @@ class Segmenter(TransformerMixin, ClusterMixin, BaseEstimator):
     Features are imputed, shrunk, log-transformed where heavy-tailed, scaled
     and clipped (:mod:`segml.segments.transform`). Unless ``k`` is given, the
     number of segments is the largest k of ``k_range`` whose **prediction
-    strength** reaches ``threshold`` (:mod:`segml.segments.choose_k`); the
+    strength** reaches ``threshold`` by one standard error
+    (:mod:`segml.segments.choose_k`); the
     silhouette is reported beside it and is the criterion with
     ``criterion="silhouette"``. k-means (``n_init`` restarts) is then fitted on
     every customer with history. Segments are numbered by the mean of
@@ -165,7 +166,7 @@ class Segmenter(TransformerMixin, ClusterMixin, BaseEstimator):
     >>> seg.k_, seg.profiles_["size"].tolist(), int((seg.labels_ == LEAD).sum())
     (2, [30, 30], 2)
     >>> seg.names_.tolist()
-    ['high-value high-spend frequent', 'low-value low-spend one-off']
+    ['high-value frequent', 'low-value one-off']
     """
 
     def __init__(

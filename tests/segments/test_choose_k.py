@@ -31,8 +31,11 @@ def test_well_separated_groups_reach_full_strength_at_their_k():
     assert list(scores.columns) == [
         "prediction_strength",
         "prediction_strength_sd",
+        "prediction_strength_se",
         "silhouette",
     ]
+    se = scores["prediction_strength_sd"] / np.sqrt(4)
+    np.testing.assert_allclose(scores["prediction_strength_se"], se)
     assert scores.loc[3, "prediction_strength"] == 1.0
     assert scores.loc[[4, 5], "prediction_strength"].max() < 0.8
     assert choose_k(scores, threshold=0.8) == 3
@@ -59,6 +62,10 @@ def test_choose_k_rules():
     assert choose_k(scores, threshold=0.99) == 3
     # silhouette: the best, ties to the smaller k
     assert choose_k(scores, criterion="silhouette", threshold=0.8) == 3
+    # a k passes by a margin of one standard error
+    with_se = scores.assign(prediction_strength_se=[0.0, 0.0, 0.0, 0.1, np.nan])
+    assert choose_k(with_se, threshold=0.8) == 3
+    assert choose_k(with_se, threshold=0.75) == 5
     nan = scores.assign(prediction_strength=np.nan)
     assert choose_k(nan, threshold=0.8) == 2
     with pytest.raises(ValueError, match="criterion must be one of"):
