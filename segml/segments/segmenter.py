@@ -91,7 +91,8 @@ class Segmenter(TransformerMixin, ClusterMixin, BaseEstimator):
     Features are imputed, shrunk, log-transformed where heavy-tailed, scaled
     and clipped (:mod:`segml.segments.transform`). Unless ``k`` is given, the
     number of segments is the largest k of ``k_range`` whose **prediction
-    strength** reaches ``threshold`` by one standard error
+    strength** minus its standard deviation over the splits reaches
+    ``threshold``
     (:mod:`segml.segments.choose_k`); the
     silhouette is reported beside it and is the criterion with
     ``criterion="silhouette"``. k-means (``n_init`` restarts) is then fitted on

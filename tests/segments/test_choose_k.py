@@ -62,10 +62,10 @@ def test_choose_k_rules():
     assert choose_k(scores, threshold=0.99) == 3
     # silhouette: the best, ties to the smaller k
     assert choose_k(scores, criterion="silhouette", threshold=0.8) == 3
-    # a k passes by a margin of one standard error
-    with_se = scores.assign(prediction_strength_se=[0.0, 0.0, 0.0, 0.1, np.nan])
-    assert choose_k(with_se, threshold=0.8) == 3
-    assert choose_k(with_se, threshold=0.75) == 5
+    # a k passes by a margin of one standard deviation over the repeats
+    with_sd = scores.assign(prediction_strength_sd=[0.0, 0.0, 0.0, 0.1, np.nan])
+    assert choose_k(with_sd, threshold=0.8) == 3
+    assert choose_k(with_sd, threshold=0.75) == 5
     nan = scores.assign(prediction_strength=np.nan)
     assert choose_k(nan, threshold=0.8) == 2
     with pytest.raises(ValueError, match="criterion must be one of"):
