@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from segml.segments import name_clusters, profile_clusters
+from segml.segments import (
+    describe_effects,
+    distinguishing_features,
+    name_clusters,
+    profile_clusters,
+)
 
 
 @pytest.fixture
@@ -108,3 +114,37 @@ def test_name_collisions_get_tenure_then_a_number():
 def test_cluster_without_descriptor_is_named_by_number():
     got = name_clusters(pd.DataFrame({"median_x": [1.0]}), pd.DataFrame({"x": [1.0]}))
     assert got.tolist() == ["cluster 0"]
+
+
+def test_tier_mix_under_several_rules_and_distinguishing_features():
+    feats = pd.DataFrame(
+        {"net_spend": [500.0, 300.0, 20.0, 10.0], "orders": [9, 5, 1, 1]},
+        index=list("abcd"),
+    )
+    tiers = {
+        "count": pd.Series(["A", "B", "C", "C"], index=list("abcd")),
+        "value": pd.Series(["A", "A", "B", "C"], index=list("abcd")),
+    }
+    got = profile_clusters(feats, [0, 0, 1, 1], tiers=tiers)
+    assert got[
+        ["tier_count_A", "tier_count_B", "tier_count_C"]
+    ].to_numpy().tolist() == [
+        [0.5, 0.5, 0.0],
+        [0.0, 0.0, 1.0],
+    ]
+    assert got[
+        ["tier_value_A", "tier_value_B", "tier_value_C"]
+    ].to_numpy().tolist() == [
+        [1.0, 0.0, 0.0],
+        [0.0, 0.5, 0.5],
+    ]
+    # effects: cluster mean minus the others' mean, here (2 - 0) and (0 - 2)
+    coords = pd.DataFrame({"x": [2.0, 2.0, 0.0, 0.0], "y": [0.1, -0.1, 0.2, 0.0]})
+    effects = distinguishing_features(coords, np.array([0, 0, 1, 1]))
+    assert effects["x"].tolist() == [2.0, -2.0]
+    assert effects["y"].round(6).tolist() == [-0.1, 0.1]
+    assert describe_effects(effects).tolist() == ["x +2.0", "x -2.0"]
+    assert describe_effects(effects, min_effect=0.05).tolist() == [
+        "x +2.0, y -0.1",
+        "x -2.0, y +0.1",
+    ]
