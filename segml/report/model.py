@@ -280,6 +280,8 @@ def model_section(
             + (f" over {horizon:.0f} days" if horizon else "")
             + ": the model, what the run shipped, and each baseline"
         )
+    elif not m:
+        notes.append("the model's training run is not known: no out-of-time test")
     else:
         notes.append("the run has no out-of-time test (its history was too short)")
     choices = choice_table(m, tags)
@@ -288,6 +290,7 @@ def model_section(
         captions["choice"] = "What the run chose per route, and its lift"
 
     truth, test = evidence.test_truth, evidence.test_prediction
+    confusions = dict(evidence.confusion)  # the run's logged tables, if any
     if truth is not None and test is not None and len(test):
         proba = test[[f"p_{t}" for t in labels]]
         calib = calibration_table(truth, proba, labels)
@@ -305,7 +308,7 @@ def model_section(
             rows = (test["route"] == route).to_numpy()
             if rows.any():
                 table = confusion(truth[rows], test.loc[rows, "tier"], labels)
-                evidence.confusion[route] = table
+                confusions[route] = table
     else:
         if "calibration.png" in evidence.images:
             charts.append(
@@ -316,11 +319,13 @@ def model_section(
                     evidence.images["calibration.png"],
                 )
             )
-        notes.append(
-            "calibration bins are recomputed only from the run's test predictions; "
-            "shown here is the run's logged reliability diagram"
-        )
-    for route, table in evidence.confusion.items():
+            notes.append(
+                "calibration bins are recomputed only from the run's test "
+                "predictions; shown here is the run's logged reliability diagram"
+            )
+        else:
+            notes.append("no out-of-time predictions of the run: no calibration")
+    for route, table in confusions.items():
         tables[f"confusion_{route}"] = table
         captions[f"confusion_{route}"] = f"Confusion matrix, {route} (out of time)"
         charts.append(

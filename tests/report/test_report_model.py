@@ -230,3 +230,24 @@ def test_run_id_of_every_kind_of_model_reference(trained, tmp_path):
     assert run_id_of(f"runs:/{trained.run_id}/model") == trained.run_id
     assert run_id_of(str(trained.export_dir)) == trained.run_id
     assert run_id_of(str(tmp_path / "pipeline.joblib")) is None  # no card beside it
+
+
+def test_a_model_without_its_run_still_reports_its_predictions(
+    trained, small_config, tables
+):
+    report = report_sections(
+        tables.transactions,
+        tables.customers,
+        tables.events,
+        config=small_config,
+        model=ModelEvidence(pipeline=trained.outcome.pipeline, name="export"),
+    )
+    section = report.section("model")
+    assert "evaluation" not in section.tables and "choice" not in section.tables
+    assert section.notes == [
+        "the model's training run is not known: no out-of-time test",
+        "no out-of-time predictions of the run: no calibration",
+    ]
+    assert [c.name for c in section.charts] == ["reasons", "predicted_vs_today"]
+    customers = int(report.facts["customers"].replace(",", ""))
+    assert int(section.tables["predicted_vs_today"].to_numpy().sum()) == customers
