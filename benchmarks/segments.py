@@ -228,9 +228,10 @@ def render(table: pd.DataFrame, details, cd: dict, big: dict) -> str:
 `make_crm({N_PERSONAS:,})`, features as of the last day, buyers only (leads are
 labelled `lead` by every method). Each cell is *k / ARI*. **segml**: the
 Segmenter's defaults (behavioural features; k = the largest k in 2..8 whose
-split-half prediction strength reaches 0.8). **silhouette**: the same features,
-k by the best silhouette. **before**: segml's segments before issue 16 (spend,
-orders, recency, tenure, order value; best silhouette). **RFM**: the 5x5 RFM grid
+split-half prediction strength, mean minus one standard deviation, reaches 0.8).
+**silhouette**: the same features, k by the best silhouette. **before**: segml's
+segments before issue 16 (spend, orders, recency, tenure, order value; best
+silhouette). **RFM**: the 5x5 RFM grid
 with named cells (cells / ARI). Goal ARI >= 0.7 on every seed: **{goal}**.
 
 {t_main}
