@@ -154,6 +154,8 @@ def segments(features: pd.DataFrame) -> None:
     assert_type(segmenter, Segmenter)
     assert_type(segmenter.predict(features), pd.Series)
     assert_type(segmenter.fit_predict(features), pd.Series)
+    assert_type(segmenter.transform(features), pd.DataFrame)
+    assert_type(segmenter.get_feature_names_out(), np.ndarray)
     rfm = RFMSegmenter(n_bins=4).fit(features)
     assert_type(rfm, RFMSegmenter)
     assert_type(rfm.transform(features), pd.DataFrame)
