@@ -316,3 +316,15 @@ def test_a_predictor_pickled_with_the_old_lgbm_params_dict_still_works(fitted):
     assert params["learning_rate"] == 0.1 and params["num_leaves"] == 31
     assert "lgbm_params" not in vars(old)
     pd.testing.assert_series_equal(old.predict(X.head(5)), model.predict(X.head(5)))
+
+
+def test_nested_value_ranker_parameters_reach_the_template():
+    from segml.model.value_ranker import ValueRanker
+
+    model = TierPredictor(decision="value", value_ranker=ValueRanker(), reg_alpha=0.5)
+    model.set_params(value_ranker__n_estimators=7, n_estimators=9)
+    params = model.get_params()
+    assert params["value_ranker__n_estimators"] == 7
+    assert model.value_ranker.n_estimators == 7
+    assert params["n_estimators"] == 9 and params["reg_alpha"] == 0.5
+    assert "value_ranker__n_estimators" not in vars(model)
