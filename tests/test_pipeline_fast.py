@@ -71,7 +71,7 @@ def sklearn_segments(pipeline: SegmlPipeline, rows: pd.DataFrame) -> pd.Series:
         return segment
     frame = rows.loc[history].reindex(columns=pipeline.segmenter.feature_names_in_)
     for column in pipeline.segmenter.features_:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0.0)
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
     labels = pipeline.segmenter.predict(frame)
     names = pd.Series(np.asarray(labels)).map(pipeline.segmenter.names_)
     segment.loc[history] = names.astype("str").to_numpy()

@@ -32,6 +32,7 @@ class TrainResult:
     export_dir: Path
     outcome: FitOutcome | None = field(default=None, repr=False)
     tags: dict[str, str] = field(default_factory=dict)
+    report_uri: str | None = None
 
     def summary(self) -> str:
         """A few lines saying what the run chose, where it is, how to look at it."""
@@ -41,7 +42,8 @@ class TrainResult:
             f"  tracking store: {store}\n"
             f"  model:          {self.model_uri}\n"
             f"  exported to:    {self.export_dir}\n"
-            f"{self.choices()}\n"
+            + (f"  report:         {self.report_uri}\n" if self.report_uri else "")
+            + f"{self.choices()}\n"
             f"look at it:  mlflow ui --backend-store-uri {store}\n"
             f"compare:     segml compare --experiment {self.experiment}\n"
             f"promote:     segml promote --name {self.registered_model}"
@@ -136,6 +138,7 @@ def train(
 
     from segml._version import __version__
     from segml.persist import export_model
+    from segml.report import ModelEvidence, build_report
     from segml.tracking.lineage import log_training_data, version_description
     from segml.tracking.model import log_pipeline_model
     from segml.tracking.store import artifact_location_for, resolve_tracking_uri
@@ -197,7 +200,18 @@ def train(
         )
         with tempfile.TemporaryDirectory(prefix="segml-report-") as folder:
             write_artifacts(Path(folder), cfg, outcome)
+            build_report(
+                tables.transactions,
+                tables.customers,
+                tables.events,
+                config=cfg,
+                out=Path(folder) / "report.html",
+                model=ModelEvidence.from_outcome(
+                    outcome, name=f"run {run.info.run_id[:8]}"
+                ),
+            )
             mlflow.log_artifacts(folder, artifact_path="report")
+        report_uri = mlflow.get_artifact_uri("report/report.html")
         info = log_pipeline_model(
             export_dir,
             outcome.pipeline,
@@ -225,6 +239,7 @@ def train(
         export_dir=export_dir.resolve(),
         outcome=outcome,
         tags=dict(outcome.tags),
+        report_uri=report_uri,
     )
 
 

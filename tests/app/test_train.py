@@ -73,6 +73,17 @@ def test_report_artifacts(trained):
     assert pareto["customers"].sum() == trained.metrics["data/customers"]
 
 
+def test_the_run_logs_its_html_report_and_links_it(trained):
+    client = mlflow.MlflowClient(trained.tracking_uri)
+    local = Path(client.download_artifacts(trained.run_id, "report/report.html"))
+    assert trained.report_uri.endswith("report/report.html")
+    assert f"  report:         {trained.report_uri}" in trained.summary()
+    html = local.read_text(encoding="utf-8")
+    assert f"run {trained.run_id[:8]}" in html  # the model section of this run
+    shipped = trained.metrics["shipped/history/macro_f1"]
+    assert f"{shipped:.3f}" in html
+
+
 def test_registered_with_candidate_alias(trained):
     client = mlflow.MlflowClient(trained.tracking_uri)
     version = client.get_model_version_by_alias("segml-test-tier", "candidate")
@@ -135,3 +146,16 @@ def test_leads_get_days_since_signup_from_signup_ts(trained):
         lead.drop(columns="signup_ts").assign(days_since_signup=10.0)
     )
     pd.testing.assert_frame_equal(by_date, by_days)
+
+
+def test_served_segments_equal_the_segments_the_run_fitted(trained):
+    # the pipeline once filled missing clustering features with 0, which moved
+    # one-order customers (NaN regularity) to another segment than in training
+    pipeline = trained.outcome.pipeline
+    snapshot = trained.outcome.snapshot.reset_index()
+    buyers = snapshot.loc[snapshot["has_history"].astype(bool)]
+    assert buyers[pipeline.segmenter.features_].isna().any().any()  # the case
+    frame = buyers[list(pipeline.segmenter.feature_names_in_)]
+    fitted = pipeline.segmenter.predict(frame).map(pipeline.segmenter.names_)
+    served = predict(buyers, pipeline, reasons=False)["segment"]
+    assert (served.to_numpy() == fitted.astype("str").to_numpy()).all()
