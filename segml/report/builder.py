@@ -246,10 +246,13 @@ def report_sections(
         sections.append(
             clusters_section(
                 features,
-                tiers_now.reindex(features.index),
+                _tier_mixes(value_now.reindex(features.index).fillna(0.0), cfg),
                 k_range=(s.k_min, s.k_max),
                 sample_size=s.sample_size,
                 seed=s.seed,
+                k=s.k,
+                criterion=s.criterion,
+                threshold=s.threshold,
             )
         )
     facts = {
@@ -429,3 +432,18 @@ def build_report(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(report.html(), encoding="utf-8")
     return target
+
+
+def _tier_mixes(value: pd.Series, cfg: Config) -> dict[str, pd.Series]:
+    """Each customer's tier under the count and the value rule, on one value
+    (the segments' tier mixes, as a training run profiles them)."""
+    from segml.tiers import assign_tiers
+
+    labels = tuple(cfg.tiers.labels)
+    return {
+        rule: assign_tiers(value, rule=rule, shares=tuple(shares), tiers=labels)
+        for rule, shares in (
+            ("count", cfg.tiers.count_shares),
+            ("value", cfg.tiers.value_shares),
+        )
+    }

@@ -279,34 +279,36 @@ def _buyers(features: pd.DataFrame) -> pd.DataFrame:
 
 def clusters_section(
     features: pd.DataFrame,
-    tiers: pd.Series,
+    tiers: pd.Series | dict[str, pd.Series],
     *,
     k_range: tuple[int, int] = (2, 8),
     sample_size: int = 10_000,
     seed: int = 0,
     segmenter: object | None = None,
-    silhouette_rows: int = 3_000,
     fit_rows: int = 20_000,
+    k: int | None = None,
+    criterion: str = "prediction_strength",
+    threshold: float = 0.8,
 ) -> Section:
-    """k-means cluster profiles of the customers with history.
+    """Behavioural segment profiles of the customers with history.
 
     With ``segmenter`` (a fitted :class:`~segml.segments.Segmenter`, e.g. the
     model's), its profiles are shown; otherwise one is fitted here as a
-    training run does (k chosen by silhouette in ``k_range``), except that the
-    silhouette is measured on at most ``silhouette_rows`` customers (its cost
-    grows with the square of the sample: 4 s per k for 10,000 rows, 0.2 s for
-    3,000, measured on 2 shared cores), and beyond ``fit_rows`` customers
-    with history the clusters are fitted and profiled on a seeded random
-    sample of that many (the fit's cost grows with the rows; a profile's
-    medians and shares are estimated well by 20,000 customers).
+    training run does (``k``, ``criterion`` and ``threshold`` as in
+    ``segments``; see docs/segments.md), except that beyond ``fit_rows``
+    customers with history the segments are fitted and profiled on a seeded
+    random sample of that many (the fit's cost grows with the rows; a
+    profile's medians and shares are estimated well by 20,000 customers).
+    ``tiers`` is one tier series or a mapping rule -> tiers (the tier mix of
+    each segment under each rule).
     """
-    from segml.segments import DEFAULT_FEATURES, Segmenter, plot_profiles
+    from segml.segments import Segmenter, plot_profiles
 
     buyers = _buyers(features)
     notes = []
     if segmenter is None:
         k_min, k_max = k_range
-        if len(buyers) < 3 * k_min:
+        if len(buyers) < 3 * (k or k_min):
             return Section(
                 key="clusters",
                 title="Cluster profiles",
@@ -315,36 +317,45 @@ def clusters_section(
         k_max = max(k_min, min(k_max, len(buyers) // 3))
         if len(buyers) > fit_rows:
             notes.append(
-                f"clusters fitted and profiled on a random sample of {fit_rows:,} "
+                f"segments fitted and profiled on a random sample of {fit_rows:,} "
                 f"of the {len(buyers):,} customers with history"
             )
             buyers = buyers.sample(fit_rows, random_state=seed).sort_index()
-        cols = [c for c in DEFAULT_FEATURES if c in buyers.columns]
-        extra = ("net_spend", "lifecycle_stage")  # the value of the profiles
-        shown = cols + [c for c in extra if c in buyers.columns and c not in cols]
+        mixes = (
+            {r: t.reindex(buyers.index) for r, t in tiers.items()}
+            if isinstance(tiers, dict)
+            else tiers.reindex(buyers.index)
+        )
         segmenter = Segmenter(
-            features=cols,
+            k=k,
             k_range=(k_min, k_max),
-            sample_size=min(sample_size, silhouette_rows),
+            criterion=criterion,
+            threshold=threshold,
+            sample_size=sample_size,
             random_state=seed,
-        ).fit(buyers[shown], tiers=tiers.reindex(buyers.index))
+        ).fit(buyers, tiers=mixes)
+        how = (
+            f"k = {segmenter.k_} fixed by segments.k"
+            if k is not None
+            else f"{segmenter.k_} segments chosen by {criterion.replace('_', ' ')}"
+        )
     else:
         notes.append("profiles of the model's segmenter, fitted at its training")
+        how = f"{segmenter.k_} segments"
     profiles = segmenter.profiles_
     chart = figure_chart(
-        plot_profiles(profiles, title="Cluster profiles (standardised medians)"),
+        plot_profiles(profiles, title="Segment profiles (standardised medians)"),
         "cluster_profiles",
-        "Each row a cluster; colours compare its medians across clusters, cells "
+        "Each row a segment; colours compare its medians across segments, cells "
         "show the raw medians.",
     )
     return Section(
         key="clusters",
         title="Cluster profiles",
         intro=(
-            f"{segmenter.k_} clusters chosen by silhouette (measured on a sample of "
-            f"at most {min(sample_size, silhouette_rows):,} customers) among the "
-            "customers with history (segml.segments.Segmenter), named after where "
-            "their medians sit."
+            f"{how} among the customers with history, on behavioural features "
+            "(segml.segments.Segmenter; how k is chosen: docs/segments.md), named "
+            "after the features that most distinguish each segment."
         ),
         tables={"cluster_profiles": profiles},
         charts=[chart],
