@@ -255,6 +255,21 @@ def report_sections(
                 threshold=s.threshold,
             )
         )
+    # BG/NBD judged on the horizon after a calibration period (at most half
+    # the log, so the calibration keeps the other half)
+    span_days = int((end - first) / pd.Timedelta(days=1))
+    holdout = min(cfg.training.horizon_days, span_days // 2)
+    if holdout >= 30:
+        from segml.report.btyd import btyd_section
+
+        sections.append(
+            btyd_section(
+                tx,
+                as_of=end,
+                holdout_days=holdout,
+                penalizer=cfg.model.btyd_penalizer,
+            )
+        )
     facts = {
         "as of": str(end.date()) if end == end.normalize() else str(end),
         "rule": cfg.tiers.rule,

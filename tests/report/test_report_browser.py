@@ -23,6 +23,7 @@ CHARTS = {
     "migration": ["migration_heatmap", "migration_flow"],
     "rfm": ["rfm_grid"],
     "clusters": ["cluster_profiles"],
+    "btyd": ["btyd_calibration", "btyd_p_alive"],
     "model": [
         "calibration",
         "confusion_history",

@@ -18,7 +18,7 @@ from report_helpers import (
 from segml.errors import SegmlConfigError
 from segml.report import build_report, report_sections
 
-SECTIONS = ["periods", "pareto", "migration", "rfm", "clusters", "stability"]
+SECTIONS = ["periods", "pareto", "migration", "rfm", "clusters", "btyd", "stability"]
 
 
 @pytest.fixture(scope="module")
