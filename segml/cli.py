@@ -258,7 +258,37 @@ OUT_HELP = "Output file (.csv or .parquet), checked before scoring."
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--out", required=True, help=OUT_HELP)
 @click.option("--no-reasons", is_flag=True, help="Skip per-row reasons (faster).")
-def score(model_uri, as_of, config_path, overrides, out, no_reasons) -> None:
+@click.option(
+    "--lifetime-value",
+    is_flag=True,
+    help="Add clv, p_alive and expected_purchases (BG/NBD + Gamma-Gamma) for "
+    "customers with history; NaN for leads.",
+)
+@click.option(
+    "--clv-months",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    help="Months (of 30 days) of --lifetime-value's clv and expected_purchases.",
+)
+@click.option(
+    "--discount-rate",
+    type=click.FloatRange(min=0.0),
+    default=0.01,
+    show_default=True,
+    help="Monthly discount rate of --lifetime-value's clv (lifetimes' default).",
+)
+def score(
+    model_uri,
+    as_of,
+    config_path,
+    overrides,
+    out,
+    no_reasons,
+    lifetime_value,
+    clv_months,
+    discount_rate,
+) -> None:
     """Score every customer known at AS_OF (leads included) from the raw tables.
 
     Without the events table the model was trained with, a warning says which
@@ -279,6 +309,9 @@ def score(model_uri, as_of, config_path, overrides, out, no_reasons) -> None:
         tables.events,
         as_of=as_of,
         reasons=not no_reasons,
+        lifetime_value=lifetime_value,
+        clv_months=clv_months,
+        discount_rate=discount_rate,
     )
     _write(scored, out)
     click.echo(f"{len(scored)} customers scored -> {out}")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -214,6 +215,54 @@ def test_score_from_raw_tables(trained, small_config, workdir):
     scored = pd.read_csv(workdir / "scored.csv")
     assert scored["customer_id"].is_unique
     assert set(scored["route"]) == {"history", "cold_start"}
+
+
+def test_score_adds_lifetime_value_columns_on_request(trained, workdir):
+    from segml.app.tables import load_tables
+    from segml.config import load_config
+    from segml.scoring import score_tables
+
+    world = ["data.synthetic.n_customers=1500", "data.synthetic.seed=3"]
+    args = ["score", "--model", str(trained.export_dir), "--as-of", "2024-06-30"]
+    args += ["--set", world[0], "--set", world[1]]
+    out = workdir / "scored_clv.csv"
+    result = CliRunner().invoke(
+        main,
+        [
+            *args,
+            "--lifetime-value",
+            "--clv-months",
+            "6",
+            "--discount-rate",
+            "0",
+            "--no-reasons",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    assert list(scored.columns[-3:]) == ["clv", "p_alive", "expected_purchases"]
+    cfg = load_config(None, world)
+    tables = load_tables(cfg.data)
+    with pytest.warns(UserWarning):  # this world's Gamma-Gamma: clv NaN, said so
+        expected = score_tables(
+            trained.export_dir,
+            tables.transactions,
+            tables.customers,
+            tables.events,
+            as_of="2024-06-30",
+            reasons=False,
+            lifetime_value=True,
+            clv_months=6,
+            discount_rate=0.0,
+        )
+    np.testing.assert_allclose(
+        scored["expected_purchases"], expected["expected_purchases"], rtol=1e-9
+    )
+    # a bad value is one line and exit code 2
+    bad = CliRunner().invoke(main, [*args, "--clv-months", "0", "--out", str(out)])
+    assert bad.exit_code == 2 and "--clv-months" in bad.output
 
 
 def test_score_without_the_events_table_warns_once(trained, small_config, workdir):
