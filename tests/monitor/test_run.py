@@ -189,3 +189,15 @@ def test_model_lineage_of_run_and_export_paths(tmp_path):
     (tmp_path / "model_card.json").write_text(json.dumps({"run_id": "feed"}))
     assert model_lineage(str(tmp_path))["run_id"] == "feed"
     assert model_lineage(str(tmp_path / "pipeline.joblib"))["run_id"] == "feed"
+
+
+def test_tier_change_follows_the_hysteresis_of_the_config():
+    # margin 50 %: c (C at the end of Feb) reaches B's threshold 60 but not
+    # 60 x 1.5 = 90, so stays C; b (B) falls to 10, below 60 x 0.5: C
+    result = monitor_model(
+        FakePipeline(STORED), TABLES, config("tiers.hysteresis=0.5"), as_of=AS_OF
+    )
+    change = result.tier_change
+    assert (change.customers, change.changed, change.up, change.down) == (3, 1, 0, 1)
+    # near-threshold counts use the rule's own thresholds (100 and 60)
+    assert result.near_count == 2
