@@ -539,8 +539,8 @@ def _predictor(cfg: Config, cold_columns: list[str]) -> TierPredictor:
 
 
 def _snapshot(cfg, tables, feature_params, rule, shares, tiers):
+    from segml.app.segments import fit_segmenter
     from segml.features import build_features
-    from segml.segments import Segmenter
     from segml.tiers import assign_tiers
 
     tx = tables.transactions
@@ -565,28 +565,7 @@ def _snapshot(cfg, tables, feature_params, rule, shares, tiers):
         )
     else:
         current = assign_tiers(value, rule=rule, shares=shares, tiers=tiers)
-    buyers = snapshot.loc[snapshot["has_history"].to_numpy(dtype=bool)]
-    segmenter = None
-    s = cfg.segments
-    if len(buyers) >= 3 * (s.k or s.k_min):
-        k_max = max(s.k_min, min(s.k_max, len(buyers) // 3))
-        # each segment's tier mix under both cut rules, on the same value
-        mixes = {
-            r: assign_tiers(value, rule=r, shares=tuple(sh), tiers=tiers)
-            for r, sh in (
-                ("count", cfg.tiers.count_shares),
-                ("value", cfg.tiers.value_shares),
-            )
-        }
-        # the Segmenter picks its clustering features and labels the leads
-        segmenter = Segmenter(
-            k=s.k,
-            k_range=(s.k_min, k_max),
-            criterion=s.criterion,
-            threshold=s.threshold,
-            sample_size=s.sample_size,
-            random_state=s.seed,
-        ).fit(snapshot, tiers=mixes)
+    segmenter = fit_segmenter(cfg, snapshot, value)
     return snapshot, value, current, segmenter
 
 

@@ -202,7 +202,7 @@ def config_segments(
     """
     from segml.features import build_features
     from segml.features.asof import to_as_of
-    from segml.segments import Segmenter, rfm_segments
+    from segml.segments import rfm_segments
 
     if kind not in ("all", "rfm", "clusters"):
         raise SegmlConfigError(f"kind must be all, rfm or clusters, got {kind!r}")
@@ -219,7 +219,8 @@ def config_segments(
         raise SegmlConfigError(
             f"no customer has a purchase at or before {when}: nothing to segment"
         )
-    tiers = config_period_tiers(cfg, tables, as_of=when).at(-1)
+    pt = config_period_tiers(cfg, tables, as_of=when)
+    tiers = pt.at(-1)
     out = pd.DataFrame(
         {"as_of": when, "tier": tiers.reindex(buyers.index)}, index=buyers.index
     )
@@ -229,24 +230,24 @@ def config_segments(
         out = out.join(rfm[["R", "F", "M", "FM"]])
         out["rfm_segment"] = rfm["segment"]
     if kind in ("all", "clusters"):
-        s = cfg.segments
-        if len(buyers) < 3 * s.k_min:
+        from segml.app.segments import fit_segmenter
+
+        # fitted as a training run fits its snapshot's (leads labelled, left
+        # out of this table), tier mixes on the value the tiers were cut on
+        value = pt.tiers.loc[pt.tiers["period"] == pt.periods[-1]]
+        segmenter = fit_segmenter(
+            cfg, features, value.set_index("customer_id")["value"]
+        )
+        if segmenter is None:
+            s = cfg.segments
             note = (
                 f"clusters skipped: {len(buyers)} customers with history, fewer "
-                f"than 3 x segments.k_min = {3 * s.k_min}"
+                f"than 3 x segments.{'k' if s.k else 'k_min'} = {3 * (s.k or s.k_min)}"
             )
             if kind == "clusters":
                 raise SegmlConfigError(note)
         else:
-            k_max = max(s.k_min, min(s.k_max, len(buyers) // 3))
-            # the Segmenter picks its default clustering features from the
-            # whole frame, as a training run's snapshot segmenter does
-            segmenter = Segmenter(
-                k_range=(s.k_min, k_max),
-                sample_size=s.sample_size,
-                random_state=s.seed,
-            ).fit(buyers)
-            labels = pd.Series(segmenter.labels_, index=buyers.index)
-            out["cluster"] = labels
-            out["cluster_name"] = labels.map(segmenter.names_)
+            labels = pd.Series(segmenter.labels_, index=features.index)
+            out["cluster"] = labels.reindex(buyers.index)
+            out["cluster_name"] = out["cluster"].map(segmenter.names_)
     return out.rename_axis("customer_id").reset_index(), note

@@ -123,6 +123,21 @@ def test_tiers_equal_those_of_the_training_run(trained, tmp_path):
     assert frame["value"].sort_index().to_numpy() == pytest.approx(value.to_numpy())
 
 
+def test_segments_equal_those_of_the_training_run(trained, tmp_path):
+    # one config, one data set: the same segments as the run's snapshot
+    as_of = trained.outcome.pipeline.metadata["snapshot_as_of"]
+    sets = [x for o in SMALL for x in ("--set", o)]
+    out = tmp_path / "segments.csv"
+    result = run("segments", "--as-of", as_of, *sets, "--out", out)
+    assert result.exit_code == 0, result.output
+    frame = read(out).set_index("customer_id")
+    segmenter = trained.outcome.pipeline.segmenter
+    fitted = pd.Series(segmenter.labels_, index=trained.outcome.snapshot.index)
+    expected = fitted.loc[frame.index].map(segmenter.names_)
+    assert (frame["cluster_name"] == expected).all()
+    assert frame["cluster_name"].nunique() == segmenter.k_
+
+
 def segments_log(tmp_path) -> str:
     """Recency 5, 40, 200, 10, 90 days; orders 8, 3, 1, 1, 2; spend 900, 150,
     20, 60, 80: the example of rfm_segments."""
