@@ -408,6 +408,18 @@ def _fit_everything(
         metadata=metadata,
         btyd=pipeline_btyd,
     )
+    # the bins of every model input at the snapshot: segml monitor measures
+    # drift against them without the training data
+    from segml.monitor import reference_profile
+
+    watched = [
+        c
+        for c in dict.fromkeys([*history_features, *cold_columns])
+        if c in snapshot.columns and c != "has_history"
+    ]
+    profile = reference_profile(snapshot, watched, bins=cfg.monitor.bins)
+    metadata["reference_profile"] = {k: v.to_dict() for k, v in profile.items()}
+    metadata["reference_as_of"] = str(snapshot_as_of(tx))
     return FitOutcome(
         pipeline=pipeline,
         metrics={k: float(v) for k, v in metrics.items() if np.isfinite(v)},

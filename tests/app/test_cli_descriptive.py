@@ -260,6 +260,10 @@ def test_monitor_at_the_training_snapshot_has_no_drift(trained, tmp_path):
     data = json.loads(out.read_text())
     assert data["status"] == "ok" and data["alerts"] == []
     assert {row["psi"] for row in data["drift"]} == {0.0}
+    # the bins came with the model, not from recomputing the training data
+    assert data["reference"].startswith("stored with the model"), data["reference"]
+    stored = trained.outcome.pipeline.metadata["reference_profile"]
+    assert {row["feature"] for row in data["drift"]} <= set(stored)
     assert data["model"]["run_id"] == trained.run_id
     assert data["previous_as_of"] == "2024-11-30T23:59:59.999999"
     assert 0 < data["tier_change"]["customers"] <= data["near_threshold"]["customers"]
