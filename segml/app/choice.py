@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from segml.evaluation.metrics import tier_codes as metric_codes
 from segml.model.fallback import (
     BTYDFallback,
     Fallback,
@@ -175,7 +176,7 @@ def route_f1(
     """
     if not mask.any():
         return float("nan")
-    truth_codes = _truth_codes(truth, tiers)[mask]
+    truth_codes = metric_codes(truth, tiers, "truth")[mask]
     return float(macro_f1(truth_codes, np.asarray(tier_codes)[mask], len(tiers))[0])
 
 
@@ -198,14 +199,6 @@ def macro_f1(
     denom = 2 * hits + wrong
     f1 = np.divide(2 * hits, denom, out=np.zeros_like(hits), where=denom > 0)
     return f1.mean(axis=1)
-
-
-def _truth_codes(truth: pd.Series, tiers: Sequence[str]) -> np.ndarray:
-    lookup = {t: i for i, t in enumerate(tiers)}
-    codes = truth.astype("str").map(lookup)
-    if codes.isna().any():
-        raise ValueError(f"labels outside the tiers {list(tiers)}")
-    return codes.to_numpy(int)
 
 
 def choose_routes(
@@ -305,7 +298,7 @@ def _pool(
         rows = np.flatnonzero(history if route == HISTORY else ~history)
         if not len(rows):
             continue
-        observed.append(_truth_codes(truth.iloc[rows], tiers))
+        observed.append(metric_codes(truth.iloc[rows], tiers, "truth"))
         model.append(np.asarray(codes)[rows])
         found.append(
             {
@@ -387,7 +380,7 @@ def lift_band(
     >>> round(1 - 2 / 9, 3), round(low, 3), round(high, 3)  # lift on all rows 7/9
     (0.778, 0.753, 0.806)
     """
-    codes = _truth_codes(truth, tiers)
+    codes = metric_codes(truth, tiers, "truth")
     diffs = bootstrap_differences(codes, shipped, baseline, len(tiers), seed)
     return float(np.percentile(diffs, 5)), float(np.percentile(diffs, 95))
 

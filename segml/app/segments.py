@@ -12,7 +12,7 @@ import pandas as pd
 from segml.config import Config
 from segml.segments import Segmenter
 
-__all__ = ["fit_segmenter"]
+__all__ = ["fit_segmenter", "tier_mixes"]
 
 
 def fit_segmenter(
@@ -34,23 +34,12 @@ def fit_segmenter(
     >>> fit_segmenter(cfg, f, f["net_spend"]).k_
     3
     """
-    from segml.tiers import assign_tiers
-
     s = cfg.segments
     buyers = int(features["has_history"].to_numpy(dtype=bool).sum())
     if buyers < 3 * (s.k or s.k_min):
         return None
     k_max = max(s.k_min, min(s.k_max, buyers // 3))
-    labels = tuple(cfg.tiers.labels)
-    value = value.reindex(features.index).fillna(0.0)
-    # each segment's tier mix under both cut rules, on the same value
-    mixes = {
-        rule: assign_tiers(value, rule=rule, shares=tuple(shares), tiers=labels)
-        for rule, shares in (
-            ("count", cfg.tiers.count_shares),
-            ("value", cfg.tiers.value_shares),
-        )
-    }
+    mixes = tier_mixes(cfg, value.reindex(features.index).fillna(0.0))
     # the Segmenter picks its clustering features and labels the leads
     return Segmenter(
         k=s.k,
@@ -60,3 +49,26 @@ def fit_segmenter(
         sample_size=s.sample_size,
         random_state=s.seed,
     ).fit(features, tiers=mixes)
+
+
+def tier_mixes(cfg: Config, value: pd.Series) -> dict[str, pd.Series]:
+    """Each customer's tier under the count and the value rule, on one value:
+    what a segment profile's tier mixes are computed from.
+
+    Examples
+    --------
+    >>> value = pd.Series([900.0, 100.0, 50.0, 5.0], index=list("abcd"))
+    >>> mixes = tier_mixes(Config(), value)
+    >>> mixes["value"].astype(str).tolist()  # c starts at 94.8 % of value: B
+    ['A', 'B', 'B', 'C']
+    """
+    from segml.tiers import assign_tiers
+
+    labels = tuple(cfg.tiers.labels)
+    return {
+        rule: assign_tiers(value, rule=rule, shares=tuple(shares), tiers=labels)
+        for rule, shares in (
+            ("count", cfg.tiers.count_shares),
+            ("value", cfg.tiers.value_shares),
+        )
+    }

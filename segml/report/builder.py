@@ -239,14 +239,16 @@ def report_sections(
         ),
         rfm_section(features, when=f"as of {end.date()}"),
     ]
+    from segml.app.segments import tier_mixes
+
     s = cfg.segments
     with warnings.catch_warnings():
-        # k-means on few distinct points warns per k; the silhouette decides
+        # k-means on few distinct points warns per k; the criterion decides
         warnings.simplefilter("ignore", category=UserWarning)
         sections.append(
             clusters_section(
                 features,
-                _tier_mixes(value_now.reindex(features.index).fillna(0.0), cfg),
+                tier_mixes(cfg, value_now.reindex(features.index).fillna(0.0)),
                 k_range=(s.k_min, s.k_max),
                 sample_size=s.sample_size,
                 seed=s.seed,
@@ -447,18 +449,3 @@ def build_report(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(report.html(), encoding="utf-8")
     return target
-
-
-def _tier_mixes(value: pd.Series, cfg: Config) -> dict[str, pd.Series]:
-    """Each customer's tier under the count and the value rule, on one value
-    (the segments' tier mixes, as a training run profiles them)."""
-    from segml.tiers import assign_tiers
-
-    labels = tuple(cfg.tiers.labels)
-    return {
-        rule: assign_tiers(value, rule=rule, shares=tuple(shares), tiers=labels)
-        for rule, shares in (
-            ("count", cfg.tiers.count_shares),
-            ("value", cfg.tiers.value_shares),
-        )
-    }

@@ -149,14 +149,13 @@ def version_description(
     segml tier model: count rule (A 5% / B 15% / C 80% of customers), 180-day horizon.
     history: ships model, out-of-time macro-F1 0.610 vs persistence 0.590 (lift +0.020).
     """
-    tiers = cfg.tiers
-    rule = tiers.rule
-    if rule == "value" or (rule == "composite" and tiers.composite_cut == "value"):
-        shares, unit = tiers.value_shares, "of value"
-    else:
-        shares, unit = tiers.count_shares, "of customers"
+    from segml.app.fit import label_shares
+
+    rule = cfg.tiers.rule
+    cut_rule, shares = label_shares(cfg)
+    unit = "of value" if cut_rule == "value" else "of customers"
     cut = " / ".join(
-        f"{t} {share:.0%}" for t, share in zip(tiers.labels, shares, strict=True)
+        f"{t} {share:.0%}" for t, share in zip(cfg.tiers.labels, shares, strict=True)
     )
     horizon = int(metrics.get("eval/horizon_days", cfg.training.horizon_days))
     lines = [f"segml tier model: {rule} rule ({cut} {unit}), {horizon}-day horizon."]
