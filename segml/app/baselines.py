@@ -22,8 +22,9 @@ def run_baselines(
     route: np.ndarray,
     fallbacks: dict[str, dict[str, Fallback]],
     tiers: tuple[str, ...],
-) -> dict[str, pd.DataFrame]:
-    """Per-route metrics of every fallback kind on the test rows.
+) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    """Per-route metrics of every fallback kind on the test rows, and each
+    kind's tier codes of the rows (the last tier where a route lacks it).
 
     ``fallbacks`` maps route -> kind -> fitted fallback (see
     :func:`segml.app.choice.fit_fallbacks`). A kind is evaluated on the routes
@@ -33,7 +34,7 @@ def run_baselines(
 
     kinds = dict.fromkeys(k for per_route in fallbacks.values() for k in per_route)
     route = np.asarray(route, dtype=object)
-    out = {}
+    out, all_codes = {}, {}
     for kind in kinds:
         codes = np.full(len(X), len(tiers) - 1, dtype=int)
         proba = np.zeros((len(X), len(tiers)))
@@ -56,7 +57,8 @@ def run_baselines(
         if not covered.all():
             table.loc["all"] = np.nan
         out[kind] = table
-    return out
+        all_codes[kind] = codes
+    return out, all_codes
 
 
 def best_baseline(

@@ -214,38 +214,26 @@ def _fit_everything(
     # 1. choose per route, on the selection cutoff (before the test)
     choices = {}
     if plan.select is not None:
-        sel_train = stacked.subset(stacked.cutoff.isin(plan.selection))
-        sel_set = scored_at(plan.select)
         also = "".join(f" and {c.date()}" for c, _ in plan.select_more)
+        n_rows = int(stacked.cutoff.isin(plan.selection).sum())
         step(
             f"choosing per route at {plan.select.date()}{also} over "
             f"{plan.select_horizon} days: model vs baselines "
-            f"(trained on {len(sel_train.X)} rows of {len(plan.selection)} cutoffs)"
+            f"(trained on {n_rows} rows of {len(plan.selection)} cutoffs)"
         )
-        chooser = run_stage(sel_train, sel_set, plan.select, plan.select_horizon)
-        sel_codes = tier_codes(chooser.prediction["tier"], tiers)
-        more = []
-        for earlier, earlier_cuts in plan.select_more:
-            more_train = stacked.subset(stacked.cutoff.isin(earlier_cuts))
-            more_set = scored_at(earlier)
-            staged = run_stage(more_train, more_set, earlier, plan.select_horizon)
-            more.append(
-                (
-                    more_set.y,
-                    staged.X,
-                    tier_codes(staged.prediction["tier"], tiers),
-                    staged.fallbacks,
-                )
+        # the selection cutoff, then the earlier ones: their rows are pooled
+        stages = []
+        for cut, cuts in [(plan.select, plan.selection), *plan.select_more]:
+            scored = scored_at(cut)
+            staged = run_stage(
+                stacked.subset(stacked.cutoff.isin(cuts)),
+                scored,
+                cut,
+                plan.select_horizon,
             )
-        choices = choose_routes(
-            sel_set.y,
-            chooser.X,
-            sel_codes,
-            chooser.fallbacks,
-            tiers,
-            seed=cfg.model.seed,
-            more=more,
-        )
+            codes = tier_codes(staged.prediction["tier"], tiers)
+            stages.append((scored.y, staged.X, codes, staged.fallbacks))
+        choices = choose_routes(*stages[0], tiers, seed=cfg.model.seed, more=stages[1:])
         for route, choice in choices.items():
             for kind, f1 in choice.scores.items():
                 metrics[f"select/{route}/{kind}/macro_f1"] = f1
@@ -292,7 +280,7 @@ def _fit_everything(
         )
         truth = test_set.y
         routes = evaluate_routes(truth, prediction, tiers)
-        baselines = run_baselines(
+        baselines, baseline_codes = run_baselines(
             truth, X_test, prediction["route"].to_numpy(), test_fallbacks, tiers
         )
         metrics.update(flatten_metrics(routes, dropna=True))
@@ -313,12 +301,11 @@ def _fit_everything(
                 continue
             tags[f"segml.best_baseline.{route}"] = best
             rows = np.flatnonzero(prediction["route"].to_numpy() == route)
-            fallback = test_fallbacks.get(route, {}).get(best)
-            if fallback is not None and len(rows):
+            if len(rows):
                 low, high = lift_band(
                     truth.iloc[rows],
                     shipped_codes[rows],
-                    fallback.predict_rows(X_test, rows)[0],
+                    baseline_codes[best][rows],
                     tiers,
                     seed=cfg.model.seed,
                 )
