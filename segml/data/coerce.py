@@ -16,6 +16,8 @@ from segml.data.schema import MAX_ABS_NUMBER
 from segml.errors import SegmlDataError
 
 __all__ = [
+    "MISSING_TEXT",
+    "blank_to_missing",
     "coerce_column",
     "missing_error",
     "out_of_range",
@@ -23,6 +25,35 @@ __all__ = [
     "to_naive_utc",
 ]
 
+MISSING_TEXT = frozenset(
+    {
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    }
+)
+"""Texts that are a missing value (after stripping blanks): the markers
+``pandas.read_csv`` reads as missing, so that a DataFrame of text, a CSV and a
+Parquet file holding the same cells give the same table."""
+
+# an id written by a float column: "7.0" (or a plain integer, "7")
+_INTEGRAL_TEXT = re.compile(r"^[+-]?\d+(?:\.0+)?$")
 # a date written with numbers only, day and month in some order: 01/06/2024
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?!\d)")
 _ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
@@ -93,14 +124,47 @@ def out_of_range_error(
     )
 
 
+def blank_to_missing(series: pd.Series) -> pd.Series:
+    """``series`` with its blank texts and missing-value markers
+    (:data:`MISSING_TEXT`, surrounding blanks ignored) set to missing.
+
+    Only text cells (``str`` dtype, or ``str`` objects of an object column) are
+    looked at; returns ``series`` itself when it has none to change.
+    """
+    if not _holds_text(series):
+        return series
+    text = series.astype("str").where(series.notna())
+    if series.dtype == object:
+        is_text = series.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    else:
+        is_text = series.notna().to_numpy()
+    blank = text.str.strip().isin(MISSING_TEXT).to_numpy(dtype=bool) & is_text
+    if not blank.any():
+        return series
+    return series.where(~blank)
+
+
+def _holds_text(series: pd.Series) -> bool:
+    return isinstance(series.dtype, pd.StringDtype) or series.dtype == object
+
+
 def _to_str(series: pd.Series) -> pd.Series:
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.astype("str").where(series.notna())
+    series = blank_to_missing(series)
     return series.astype("str").where(series.notna())
 
 
 def _to_id(series: pd.Series) -> pd.Series:
-    """Ids become strings; integral floats (ids read with NaN) lose their '.0'."""
+    """Ids become strings with the same text on every input path.
+
+    Integral floats (ids read with NaN) lose their '.0', whether they are
+    numbers or the text a float column was written as ("7.0" in a CSV: when
+    every id of the column is such an integer); surrounding blanks are
+    stripped, and blank ids are missing.
+    """
+    if series.dtype == object:
+        kind = pd.api.types.infer_dtype(series, skipna=True)
+        if kind in ("integer", "floating", "mixed-integer-float"):
+            series = pd.to_numeric(series)
     if pd.api.types.is_float_dtype(series.dtype):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
         finite = np.isfinite(values)
@@ -108,26 +172,73 @@ def _to_id(series: pd.Series) -> pd.Series:
         if whole and not np.isinf(values).any():
             as_int = pd.Series(values, index=series.index).astype("Int64")
             return as_int.astype("str").where(series.notna())
-    return _to_str(series)
+    text = _to_str(series)
+    if not _holds_text(series):
+        return text
+    stripped = text.str.strip()
+    present = stripped.dropna()
+    if len(present) and present.str.fullmatch(_INTEGRAL_TEXT).all():
+        if present.str.contains(".", regex=False).any():
+            stripped = stripped.str.replace(r"\.0+$", "", regex=True)
+    return stripped
 
 
 def _to_float(frame: pd.DataFrame, column: str, table: str) -> pd.Series:
     series = frame[column]
+    flags = _booleans(series)
+    if flags.any():
+        example = series[flags].iloc[0]
+        raise SegmlDataError(
+            table,
+            column,
+            f"{int(flags.sum())} value(s) are true/false, not numbers "
+            f"(e.g. {bool(example)!r}); write them as numbers",
+            frame.loc[flags],
+        )
     if pd.api.types.is_numeric_dtype(series.dtype):
         out = series.astype("float64")
     else:
+        series = blank_to_missing(series)
         out = pd.to_numeric(series, errors="coerce").astype("float64")
         bad = (out.isna() & series.notna()).to_numpy()
         if bad.any():
+            example = series[bad].iloc[0]
             raise SegmlDataError(
                 table,
                 column,
-                f"{int(bad.sum())} value(s) are not numeric "
-                f"(e.g. {series[bad].iloc[0]!r})",
+                f"{int(bad.sum())} value(s) are not numeric (e.g. {example!r})"
+                + _number_hint(example),
                 frame.loc[bad],
             )
     check_range(frame, column, table, out)
     return out
+
+
+def _booleans(series: pd.Series) -> np.ndarray:
+    """Mask of the true/false values of ``series`` (a bool column, or bool
+    objects in an object column): 1.0 and 0.0 would pass for numbers."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.notna().to_numpy(dtype=bool)
+    if series.dtype == object:
+        return series.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+    return np.zeros(len(series), dtype=bool)
+
+
+def _number_hint(example: object) -> str:
+    """What to do about a text that is not a number, when it is a common
+    spelling of one (the number is not guessed: "1,234" is 1234 in one
+    country and 1.234 in another)."""
+    text = str(example).strip()
+    if any(c in text for c in "$€£¥"):
+        return "; write plain numbers, without currency symbols"
+    if "," in text:
+        return (
+            "; write plain numbers with '.' as the decimal mark and no "
+            "thousands separators (e.g. 1234.5)"
+        )
+    if text.startswith("(") and text.endswith(")"):
+        return "; write negative numbers with a minus sign, e.g. -5"
+    return ""
 
 
 def check_range(
@@ -158,13 +269,18 @@ def _to_ts(
             raise SegmlDataError(
                 table,
                 column,
-                "holds numbers, not timestamps; pass ts_format= "
-                "(e.g. '%Y%m%d') to parse them",
+                "holds numbers, not timestamps; pass ts_format= (e.g. "
+                "'%Y%m%d' for numbers such as 20240131); numbers of seconds "
+                "since 1970 must be converted first, e.g. with "
+                "pandas.to_datetime(values, unit='s')",
                 frame.head(),
             )
         series = series.astype("Int64").astype("str").where(series.notna())
-    elif pd.api.types.is_object_dtype(dtype) and present.any():
-        _check_object_tz(frame, column, table, series[present])
+    else:
+        series = blank_to_missing(series)
+        present = series.notna().to_numpy()
+        if pd.api.types.is_object_dtype(dtype) and present.any():
+            _check_object_tz(frame, column, table, series[present])
     aware = _string_tz_mask(series)
     utc = bool(aware.any())
     if utc:

@@ -57,7 +57,11 @@ def read_raw(
         # pandas renames a repeated header ("amount", "amount.1"): check the
         # file's own first line
         check_column_names(csv_header(path), spec, columns or {})
-        return pd.read_csv(path, sep=sep, dtype=_text_columns(spec, columns))
+        # a customers file is read as text throughout: its attribute columns
+        # are typed by validate_customers, as the same cells in a DataFrame
+        # of text or a Parquet file are
+        dtype = "str" if table == "customers" else _text_columns(spec, columns)
+        return pd.read_csv(path, sep=sep, dtype=dtype)
     raise SegmlDataError(
         table,
         None,

@@ -9,13 +9,15 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from segml.data.coerce import check_range, coerce_column
+from segml.data.coerce import blank_to_missing, check_range, coerce_column
 from segml.data.schema import CUSTOMERS, EVENTS, TRANSACTIONS, TableSpec
 from segml.errors import SegmlDataError
 
 __all__ = [
     "DuplicateRowsWarning",
+    "attribute_values",
     "check_canonical",
+    "check_customer_ids",
     "check_column_names",
     "drop_duplicate_lines",
     "duplicate_lines_message",
@@ -251,9 +253,131 @@ def validate_customers(
     """
     out = validate_table(frame, CUSTOMERS, columns=columns, ts_format=ts_format)
     for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].astype("str").where(out[column].notna())
+        if column not in CUSTOMERS.columns:
+            out[column] = attribute_values(out[column])
     return out
+
+
+_TRUE = frozenset({"True", "TRUE", "true"})
+_FALSE = frozenset({"False", "FALSE", "false"})
+
+
+def attribute_values(series: pd.Series) -> pd.Series:
+    """One customer attribute column in the dtype every input path agrees on.
+
+    Columns of numbers, booleans or categories are returned unchanged. A
+    column of text (or of mixed objects) is read the way ``pandas.read_csv``
+    reads a CSV cell, so that a DataFrame of text, a CSV and a Parquet file
+    holding the same cells give the same column:
+
+    * blanks and missing-value markers (``NA``, ``null``, ``NaN``, ...) are
+      missing; a column with no value left is float64 NaN;
+    * ``true``/``false`` (as ``True``, ``TRUE``, ...) in every row become bool;
+      with some missing, the text ``"True"``/``"False"``;
+    * numbers in every row become numbers (int64 when all are whole and none
+      is missing, else float64), unless one is written with a leading zero
+      ("02134": a code, not a number), which keeps the column text;
+    * anything else stays text (the pandas ``str`` dtype), unchanged.
+
+    Examples
+    --------
+    >>> raw = pd.Series(["3", " 5", "NA"], dtype="str")
+    >>> attribute_values(raw).tolist()
+    [3.0, 5.0, nan]
+    >>> attribute_values(pd.Series(["yes", "true"])).tolist()
+    ['yes', 'true']
+    """
+    if not (isinstance(series.dtype, pd.StringDtype) or series.dtype == object):
+        return series
+    series = blank_to_missing(series)
+    text = series.astype("str").where(series.notna())
+    stripped = text.str.strip()
+    present = stripped.dropna()
+    if present.empty:
+        return pd.Series(np.nan, index=series.index, dtype="float64")
+    head = present.head(100)  # most text columns are told apart by their start
+    if head.isin(_TRUE | _FALSE).all() and present.isin(_TRUE | _FALSE).all():
+        flags = stripped.isin(_TRUE)
+        if len(present) == len(series):
+            return flags.astype("bool")
+        return (
+            flags.map({True: "True", False: "False"})
+            .astype("str")
+            .where(series.notna())
+        )
+    if pd.to_numeric(head, errors="coerce").isna().any():
+        return text
+    numbers = pd.to_numeric(stripped, errors="coerce")
+    if (
+        int(numbers.notna().sum()) == len(present)
+        and not present.str.match(r"^[+-]?0\d").any()
+    ):
+        return numbers
+    return text
+
+
+def check_customer_ids(
+    transactions: pd.DataFrame, other: pd.DataFrame, *, table: str = "customers"
+) -> None:
+    """Raise when ``other`` (customers or events) and the transactions write
+    the same customer's id two ways.
+
+    Ids are compared as text, exactly: ``"001"`` and ``"1"`` are two
+    customers. That is right when both are real customers, and silently
+    wrong when one system pads ids with zeros or changes their case: the
+    customer's attributes and purchases then never meet. So an id of
+    ``other`` that matches no transaction, but matches an id of the
+    transactions that ``other`` lacks once leading zeros and case are
+    ignored, is an error naming those rows (with the transactions' spelling).
+    Both tables must be canonical (validated).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["1", "2"]})
+    >>> check_customer_ids(tx, pd.DataFrame({"customer_id": ["2", "3"]}))
+    >>> check_customer_ids(tx, pd.DataFrame({"customer_id": ["001", "2"]}))
+    Traceback (most recent call last):
+    ...
+    segml.errors.SegmlDataError: table 'customers', column 'customer_id': 1 id(s) ...
+    """
+    ids = other["customer_id"]
+    tx_ids = pd.Index(transactions["customer_id"].dropna().unique())
+    unmatched = (~ids.isin(tx_ids) & ids.notna()).to_numpy()
+    if not unmatched.any():
+        return
+    lonely = tx_ids.difference(pd.Index(ids.dropna().unique()))
+    if not len(lonely):
+        return
+    spelling = dict(zip(_id_key(pd.Series(lonely)), lonely, strict=True))
+    keys = _id_key(ids[unmatched])
+    match = keys.map(spelling)
+    found = match.notna().to_numpy()
+    if not found.any():
+        return
+    rows = (
+        other.loc[unmatched]
+        .loc[found]
+        .assign(**{"customer_id in transactions": match[found].to_numpy()})
+    )
+    first = rows.iloc[0]
+    raise SegmlDataError(
+        table,
+        "customer_id",
+        f"{int(found.sum())} id(s) match no transaction but match the id of a "
+        "customer in the transactions once leading zeros and case are ignored "
+        f"(e.g. {first['customer_id']!r} here, "
+        f"{first['customer_id in transactions']!r} in transactions); ids are "
+        "compared exactly, so write each id the same way in both tables",
+        rows,
+    )
+
+
+def _id_key(ids: pd.Series) -> pd.Series:
+    """Ids without case and without the leading zeros of numeric ids."""
+    text = ids.astype("str").str.strip().str.casefold()
+    digits = text.str.fullmatch(r"\d+")
+    trimmed = text.str.lstrip("0").replace("", "0")
+    return text.where(~digits, trimmed)
 
 
 def validate_events(
