@@ -14,6 +14,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 from scipy.linalg import eigh_tridiagonal
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
@@ -32,7 +33,20 @@ def columns(
     """Return the named columns as broadcast float arrays, plus an index if any.
 
     ``first`` may be a DataFrame holding every column in ``names`` (the other
-    arguments must then be ``None``), or the first column itself.
+    arguments must then be ``None``), or the first column itself. Each column
+    is a scalar or 1-D (one value per customer): a 2-D array is refused rather
+    than broadcast against the other columns, and complex values are refused
+    rather than cast to their real part.
+
+    Examples
+    --------
+    >>> columns([1, 2], (3.0,), ("frequency", "monetary_value"))[0]
+    [array([1., 2.]), array([3., 3.])]
+    >>> columns(np.ones((3, 2)), (None,), ("frequency", "monetary_value"))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: frequency must be 1-D (one value per customer), got shape (3, 2)...
     """
     if isinstance(first, pd.DataFrame):
         if any(value is not None for value in rest):
@@ -47,13 +61,22 @@ def columns(
                 f"{list(first.columns)} (see segml.features.rfm.rfm_summary)"
             )
         values: list[ArrayLike] = [first[name] for name in names]
+        arrays = [_column(name, v) for name, v in zip(names, values, strict=True)]
     else:
-        if any(value is None for value in rest):
-            absent = [n for n, v in zip(names[1:], rest, strict=True) if v is None]
+        given = [first, *rest]
+        # each column given is checked first, so that a complex or 2-D column
+        # is named even when another one is missing
+        checked = {
+            name: _column(name, v)
+            for name, v in zip(names, given, strict=True)
+            if v is not None
+        }
+        if len(checked) < len(names):
+            absent = [n for n in names if n not in checked]
             raise TypeError(f"missing column(s) {absent}: pass them or an RFM frame")
-        values = [first, *rest]  # type: ignore[list-item]
+        values = given  # type: ignore[assignment]
+        arrays = [checked[name] for name in names]
     index = _common_index(values, names)
-    arrays = [np.asarray(v, dtype="float64") for v in values]
     try:
         arrays = [np.array(a) for a in np.broadcast_arrays(*arrays)]
     except ValueError as exc:
@@ -66,6 +89,35 @@ def columns(
                 f"{name} must be finite; offending rows: {_rows(bad, index)}"
             )
     return arrays, index
+
+
+def _column(name: str, value: ArrayLike) -> np.ndarray:
+    """One column as a float array: a scalar or 1-D, real numbers only."""
+    if sparse.issparse(value):
+        raise TypeError(
+            f"{name} is a sparse {type(value).__name__}: sparse input is not "
+            "supported; pass a dense 1-D column"
+        )
+    raw = value if isinstance(value, pd.Series) else np.asarray(value)
+    if np.iscomplexobj(raw):
+        raise ValueError(
+            f"Complex data not supported: {name} holds complex numbers; pass "
+            "real values"
+        )
+    if raw.ndim > 1:
+        detail = (
+            f": a 2-D array of {raw.shape[1]} feature(s) per row"
+            if raw.ndim == 2
+            else ""
+        )
+        raise ValueError(
+            f"{name} must be 1-D (one value per customer), got shape "
+            f"{raw.shape}{detail}; pass each column on its own or an RFM frame"
+        )
+    try:
+        return np.asarray(raw, dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name} must hold numbers: {exc}") from exc
 
 
 def check_rfm(
