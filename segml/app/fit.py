@@ -240,6 +240,9 @@ def _fit_everything(
             metrics[f"select/{route}/chance/macro_f1"] = choice.chance
             if not np.isnan(choice.wins):
                 metrics[f"select/{route}/model_wins"] = choice.wins
+            if choice.cutoff_gaps:
+                worst = min(choice.cutoff_gaps)
+                metrics[f"select/{route}/worst_cutoff_gap"] = worst
         tags["eval.select_cutoff"] = ", ".join(
             str(c.date()) for c in [plan.select, *(c for c, _ in plan.select_more)]
         )

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.app.choice import choose_routes, route_f1
-from segml.model.fallback import MajorityFallback
+from segml.app.choice import choose_routes, route_f1, tier_codes
+from segml.model.fallback import MajorityFallback, PersistenceFallback
 
 
 def test_a_model_without_signal_loses_to_majority_even_when_it_scores_higher():
@@ -113,3 +113,47 @@ def test_earlier_selection_cutoffs_are_pooled_with_the_first():
         truth, X, right, fallbacks, tiers, more=[(truth, X, right, other)]
     )
     assert set(partial["history"].scores) == {"model"}
+
+
+def test_a_model_that_loses_one_selection_cutoff_does_not_ship():
+    # 100 rows per cutoff; the model is perfect on the latest cutoff and worse
+    # than persistence on the earlier one, so pooled it still wins clearly
+    tiers = ["A", "B", "C"]
+    X = pd.DataFrame({"has_history": np.ones(100, dtype=bool), "spend_90d": 0.0})
+    truth = pd.Series(["A"] * 5 + ["B"] * 15 + ["C"] * 80)
+    right = tier_codes(truth, tiers)
+    # persistence: the earlier cutoff's spend puts 10 of the 20 A/B rows right
+    fallback = PersistenceFallback(
+        column="spend_90d", thresholds=np.array([5.0, 1.0]), proba=np.eye(3)
+    )
+    earlier = X.assign(spend_90d=np.r_[[9.0] * 5, [2.0] * 5, [0.0] * 90])
+    late = X.assign(spend_90d=np.r_[[9.0] * 3, [0.0] * 97])
+    # the model on the earlier cutoff: 2 A right, 5 B right, the rest C
+    weak = np.r_[[0] * 2, [2] * 3, [1] * 5, [2] * 90]
+    stages = (truth, late, right, {"history": {"persistence": fallback}})
+    earlier_stage = (truth, earlier, weak, {"history": {"persistence": fallback}})
+    picked = choose_routes(*stages, tiers, more=[earlier_stage])["history"]
+    # by hand: persistence on the earlier cutoff gets A 5/5 and B 5/15 right
+    f1_persist = np.mean([1.0, 2 * 5 / (2 * 5 + 10), 2 * 80 / (2 * 80 + 10)])
+    f1_model = np.mean(
+        [2 * 2 / (2 * 2 + 3), 2 * 5 / (2 * 5 + 10), 2 * 80 / (2 * 80 + 13)]
+    )
+    # pooled, the model wins clearly: only the earlier cutoff stops it
+    assert picked.scores["model"] > picked.scores["persistence"]
+    assert picked.wins >= 0.9 and picked.scores["model"] > picked.chance
+    assert picked.cutoff_gaps[0] == pytest.approx(
+        1.0
+        - route_f1(
+            truth,
+            fallback.predict_rows(late, np.arange(100))[0],
+            np.ones(100, bool),
+            tiers,
+        )
+    )
+    assert picked.cutoff_gaps[1] == pytest.approx(f1_model - f1_persist)
+    assert picked.cutoff_gaps[1] < 0
+    assert picked.chosen == "persistence", picked.reason
+    assert "not on each" in picked.reason and "counting back" in picked.reason
+    # the same evidence on the latest cutoff alone ships the model
+    alone = choose_routes(*stages, tiers)["history"]
+    assert alone.chosen == "model" and len(alone.cutoff_gaps) == 1
