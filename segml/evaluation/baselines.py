@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
@@ -28,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from segml.evaluation.metrics import DEFAULT_TIERS, check_tiers, tier_codes
 
@@ -215,6 +216,56 @@ def rank_cut(
     return _tier_series(codes, score.index, labels)
 
 
+def array_frame(estimator: BaseEstimator, X: object, *, reset: bool) -> pd.DataFrame:
+    """A 2-D numeric array as a frame with columns ``x0``, ``x1``, ...
+
+    For the estimators that pick their columns of a DataFrame by name.
+    ``reset`` (at ``fit``) records the array's width as ``n_features_in_``,
+    which later arrays must match; an estimator fitted on a frame (it has
+    ``feature_names_in_``) matches an array's ``x0``, ``x1``, ... by name
+    instead. Missing values stay NaN; sparse, complex and non-numeric input
+    is refused (categorical columns need a DataFrame).
+
+    Examples
+    --------
+    >>> array_frame(LogisticColdStart(), [[1.0, 2.0], [3.0, None]], reset=True)
+        x0   x1
+    0  1.0  2.0
+    1  3.0  NaN
+    """
+    if sparse.issparse(X):
+        raise TypeError(
+            "sparse input is not supported: pass a DataFrame or a dense array"
+        )
+    try:
+        if reset or not hasattr(estimator, "feature_names_in_"):
+            arr = validate_data(
+                estimator,
+                X,
+                reset=reset,
+                dtype="float64",
+                ensure_all_finite="allow-nan",
+            )
+        else:
+            arr = check_array(X, dtype="float64", ensure_all_finite="allow-nan")
+    except ValueError as exc:
+        if not _holds_text(X):
+            raise
+        raise ValueError(
+            f"an array X must be numeric ({exc}); pass a DataFrame for "
+            "categorical columns"
+        ) from exc
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def _holds_text(X: object) -> bool:
+    """Whether ``X`` makes a numpy array of strings or objects."""
+    try:
+        return np.asarray(X).dtype.kind in "OSUV"
+    except (TypeError, ValueError):  # ragged
+        return False
+
+
 def _as_category_strings(X: pd.DataFrame) -> np.ndarray:
     """Categorical columns as an object array of str, missing as a category."""
     frame = pd.DataFrame(X).astype(object)
@@ -250,6 +301,19 @@ class LogisticColdStart(ClassifierMixin, BaseEstimator):
     categorical_columns_, numeric_columns_ : list of str
     classes_ : ndarray of str
         The tiers, best first.
+    n_features_in_ : int
+        Number of attribute columns used when fitted on a frame; the width of
+        the array when fitted on an array.
+    feature_names_in_ : ndarray of str
+        The attribute columns used; only set when fitted on a frame.
+
+    Notes
+    -----
+    ``X`` is normally a DataFrame of sign-up attributes picked by name. A 2-D
+    numeric array (or anything :func:`numpy.asarray` makes one of) is taken as
+    a frame of numeric columns ``x0``, ``x1``, ...; categorical attributes
+    need a DataFrame. ``y`` holds tier labels: the classes are ``tiers``, in
+    their order, not learned from ``y``.
 
     Examples
     --------
@@ -294,20 +358,27 @@ class LogisticColdStart(ClassifierMixin, BaseEstimator):
         return tags
 
     def _columns(self, X: object, *, fitting: bool) -> pd.DataFrame:
+        hint = ""
         if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}")
+            X = array_frame(self, X, reset=fitting)
+            hint = " (the columns of an array are named x0, x1, ...)"
         if fitting:
             columns = list(X.columns if self.attributes is None else self.attributes)
         else:
             columns = self.categorical_columns_ + self.numeric_columns_
         missing = [c for c in columns if c not in X.columns]
         if missing:
-            raise ValueError(f"X lacks the attribute columns {missing}")
+            raise ValueError(f"X lacks the attribute columns {missing}{hint}")
         return X[columns]
 
-    def fit(self, X: pd.DataFrame, y: object) -> LogisticColdStart:
+    def fit(self, X: pd.DataFrame | np.ndarray, y: object) -> LogisticColdStart:
         """Fit on attribute columns ``X`` and training tiers ``y``."""
         labels = check_tiers(self.tiers)
+        if y is None:
+            raise ValueError(
+                "LogisticColdStart requires y to be passed, but the target y is None"
+            )
+        from_frame = isinstance(X, pd.DataFrame)
         X = self._columns(X, fitting=True)
         codes = tier_codes(y, labels, "y")
         if len(codes) != len(X):
@@ -359,39 +430,41 @@ class LogisticColdStart(ClassifierMixin, BaseEstimator):
         self.categorical_columns_ = list(categorical)
         self.numeric_columns_ = list(numeric)
         self.classes_ = np.asarray(labels, dtype=object)
-        self.n_features_in_ = X.shape[1]
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        if from_frame:  # an array's n_features_in_ is its width (validate_data)
+            self.n_features_in_ = X.shape[1]
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
 
-    def _proba(self, X: pd.DataFrame) -> np.ndarray:
+    def _proba(self, X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, pd.Index]:
+        """Probabilities in tier order and the index of the rows."""
         check_is_fitted(self, "pipeline_")
         frame = self._columns(X, fitting=False)
         proba = np.zeros((len(frame), len(self.classes_)))
         if len(frame):
             seen = self.pipeline_.classes_.astype("int64")
             proba[:, seen] = self.pipeline_.predict_proba(frame)
-        return proba
+        return proba, frame.index
 
-    def predict_proba(self, X: pd.DataFrame) -> pd.DataFrame:
+    def predict_proba(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """``p_<tier>`` for every tier, one row per input row, same index."""
-        proba = self._proba(X)
+        proba, index = self._proba(X)
         return pd.DataFrame(
-            proba, index=X.index, columns=[f"p_{t}" for t in self.classes_]
+            proba, index=index, columns=[f"p_{t}" for t in self.classes_]
         )
 
-    def predict(self, X: pd.DataFrame) -> pd.Series:
+    def predict(self, X: pd.DataFrame | np.ndarray) -> pd.Series:
         """Most probable tier (ordered categorical Series named ``tier``)."""
-        codes = self._proba(X).argmax(axis=1)
-        return _tier_series(codes, X.index, self.classes_)
+        proba, index = self._proba(X)
+        return _tier_series(proba.argmax(axis=1), index, self.classes_)
 
-    def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
+    def predict_frame(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """``tier`` and ``p_<tier>`` columns, like the tier predictor's output."""
-        proba = self._proba(X)
-        return _frame(proba.argmax(axis=1), proba, X.index, self.classes_)
+        proba, index = self._proba(X)
+        return _frame(proba.argmax(axis=1), proba, index, self.classes_)
 
     def score(
         self,
-        X: pd.DataFrame,
+        X: pd.DataFrame | np.ndarray,
         y: object,
         sample_weight: Sequence[float] | None = None,
     ) -> float:
@@ -400,7 +473,7 @@ class LogisticColdStart(ClassifierMixin, BaseEstimator):
         A tier never predicted nor present counts 0, so that the baseline and
         the tier predictor are compared on one number in a grid search.
         """
-        predicted = self._proba(X).argmax(axis=1)
+        predicted = self._proba(X)[0].argmax(axis=1)
         truth = tier_codes(y, list(self.classes_), "y")
         if len(truth) != len(predicted):
             raise ValueError(f"y has {len(truth)} rows but X has {len(predicted)}")

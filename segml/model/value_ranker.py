@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from segml.btyd.features import HORIZON_FEATURES
 from segml.model.encoding import CategoryEncoder
@@ -92,7 +93,19 @@ class ValueRanker(RegressorMixin, BaseEstimator):
     columns_ : list of str
         Feature columns: every column of ``X`` but ``customer_id``, ``cutoff``,
         ``has_history``, the offset and ``exclude``.
+    n_features_in_ : int
+        Number of feature columns (``len(columns_)``) when fitted on a frame;
+        the width of the array when fitted on an array.
+    feature_names_in_ : ndarray of str
+        ``columns_``; only set when fitted on a frame.
     model_ : lightgbm.LGBMRegressor
+
+    Notes
+    -----
+    ``X`` is normally a DataFrame whose columns are picked by name. A 2-D
+    numeric array (or anything :func:`numpy.asarray` makes one of) is taken
+    as a frame with columns ``x0``, ``x1``, ... (name the offset ``"x0"``,
+    say); categorical columns need a DataFrame.
 
     Examples
     --------
@@ -147,11 +160,14 @@ class ValueRanker(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
+        # a ranking of values >= 0 (negatives count as 0) through a log link:
+        # R^2 on a centred target, half of it clipped to 0, is not its job
+        tags.regressor_tags.poor_score = True
         return tags
 
     def fit(
         self,
-        X: pd.DataFrame,
+        X: pd.DataFrame | np.ndarray,
         y: pd.Series | Sequence[float],
         *,
         sample_weight: Sequence[float] | None = None,
@@ -160,27 +176,34 @@ class ValueRanker(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            One row per customer and cutoff.
+        X : DataFrame or 2-D array
+            One row per customer and cutoff (an array's columns are named
+            ``x0``, ``x1``, ...).
         y : Series or sequence of float
             Value in the row's label window; negative values (net refunds) are
             treated as 0.
         sample_weight : sequence of float, optional
             Row weights.
         """
-        X = _check_frame(X)
+        from_frame = isinstance(X, pd.DataFrame)
+        X = self._frame(X, reset=True)
         if self.objective not in _LOG_LINK:
             raise ValueError(
                 f"objective must be one of {list(_LOG_LINK)} (a log link), "
                 f"not {self.objective!r}"
             )
-        target = np.asarray(y, dtype="float64").reshape(-1)
+        target = _target(y)
         if len(target) != len(X):
             raise ValueError(f"y has {len(target)} rows but X has {len(X)}")
         if not np.isfinite(target).all():
             raise ValueError("y must be finite (0 for no purchase in the window)")
-        if len(X) == 0:
-            raise ValueError("cannot fit on zero rows")
+        if len(X) < 2:
+            raise ValueError(f"cannot fit on {len(X)} sample(s): need 2 rows or more")
+        if not (target > 0).any():
+            raise ValueError(
+                "y is 0 (or negative, counted as 0) on every row: no value to rank"
+            )
+        weights = _weights(sample_weight, len(X))
         if self.offset is not None and self.offset not in X.columns:
             raise ValueError(
                 f"the offset column {self.offset!r} is not in X; add it (e.g. "
@@ -209,17 +232,23 @@ class ValueRanker(RegressorMixin, BaseEstimator):
         self.model_.fit(
             self.encoder_.transform(X[self.columns_]),
             np.clip(target, 0.0, None),
-            sample_weight=sample_weight,
+            sample_weight=weights,
             init_score=self._log_offset(X),
         )
-        self.n_features_in_ = len(self.columns_)
-        self.feature_names_in_ = np.asarray(self.columns_, dtype=object)
+        if from_frame:  # an array's n_features_in_ is its width (validate_data)
+            self.n_features_in_ = len(self.columns_)
+            self.feature_names_in_ = np.asarray(self.columns_, dtype=object)
         return self
 
-    def predict(self, X: pd.DataFrame) -> pd.Series:
+    def predict(self, X: pd.DataFrame | np.ndarray) -> pd.Series:
         """Expected value of each row's window, on ``X``'s index."""
         check_is_fitted(self, "model_")
-        X = _check_frame(X)
+        hint = "" if isinstance(X, pd.DataFrame) else " (an array's are x0, x1, ...)"
+        X = self._frame(X, reset=False)
+        needed = [*self.columns_, *([self.offset] if self.offset else [])]
+        missing = [c for c in needed if c not in X.columns]
+        if missing:
+            raise ValueError(f"X lacks the column(s) {missing} it was fitted on{hint}")
         if len(X) == 0:
             return pd.Series([], index=X.index, dtype="float64", name="expected_value")
         # the encoder's float matrix is what LightGBM makes of the encoded
@@ -256,6 +285,14 @@ class ValueRanker(RegressorMixin, BaseEstimator):
         return pd.Series(gain, index=self.columns_, name="gain").sort_values(
             ascending=False
         )
+
+    def _frame(self, X: object, *, reset: bool) -> pd.DataFrame:
+        """``X`` as a frame: a DataFrame as it is, an array as columns x0, x1, ..."""
+        if isinstance(X, pd.DataFrame):
+            return X
+        from segml.evaluation.baselines import array_frame
+
+        return array_frame(self, X, reset=reset)
 
     def _log_offset(self, X: pd.DataFrame) -> np.ndarray | None:
         if self.offset is None:
@@ -416,7 +453,31 @@ def _macro_f1(truth: np.ndarray, predicted: np.ndarray, k: int) -> float:
     return float(f1.mean())
 
 
-def _check_frame(X: object) -> pd.DataFrame:
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}")
-    return X
+def _target(y: object) -> np.ndarray:
+    """The target as a 1-D float array (one column warns, as in scikit-learn)."""
+    if y is None:
+        raise ValueError(
+            "ValueRanker requires y to be passed, but the target y is None"
+        )
+    if sparse.issparse(y):
+        raise TypeError("y is sparse: sparse input is not supported")
+    values = np.asarray(y)
+    if np.iscomplexobj(values):
+        raise ValueError("Complex data not supported: y holds complex numbers")
+    return column_or_1d(values.astype("float64"), warn=True)
+
+
+def _weights(sample_weight: object, n: int) -> np.ndarray | None:
+    """Row weights as a float array of length ``n``: finite, >= 0, not all 0."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype="float64")
+    if weights.shape != (n,):
+        raise ValueError(
+            f"sample_weight must have shape ({n},) (one per row), got {weights.shape}"
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("sample_weight must be finite and >= 0")
+    if not (weights > 0).any():
+        raise ValueError("sample_weight is zero on every row: nothing to fit")
+    return weights

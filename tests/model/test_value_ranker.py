@@ -127,7 +127,8 @@ def test_errors():
         ValueRanker().fit(X, y.where(y.index > 0))
     with pytest.raises(ValueError, match="rows"):
         ValueRanker().fit(X, y.iloc[:-1])
-    with pytest.raises(TypeError, match="DataFrame"):
+    # an array is read as numeric columns x0, x1, ...: text needs a frame
+    with pytest.raises(ValueError, match="pass a DataFrame for categorical columns"):
         ValueRanker().fit(X.to_numpy(), y)
 
 
