@@ -133,7 +133,10 @@ def blank_to_missing(series: pd.Series) -> pd.Series:
     """
     if not _holds_text(series):
         return series
-    text = series.astype("str").where(series.notna())
+    if isinstance(series.dtype, pd.StringDtype):
+        text = series
+    else:
+        text = series.astype("str").where(series.notna())
     if series.dtype == object:
         is_text = series.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
     else:
@@ -177,7 +180,12 @@ def _to_id(series: pd.Series) -> pd.Series:
         return text
     stripped = text.str.strip()
     present = stripped.dropna()
-    if len(present) and present.str.fullmatch(_INTEGRAL_TEXT).all():
+    head = present.head(100)  # most id columns are told apart by their start
+    if (
+        len(present)
+        and head.str.fullmatch(_INTEGRAL_TEXT).all()
+        and present.str.fullmatch(_INTEGRAL_TEXT).all()
+    ):
         if present.str.contains(".", regex=False).any():
             stripped = stripped.str.replace(r"\.0+$", "", regex=True)
     return stripped
