@@ -263,6 +263,7 @@ def report(results: list[dict], n: int) -> str:
             f"{a_counts}."
         )
     first = results[0]
+    true_a = [r["truth_counts"]["A"] for r in results]
     lines = [
         "## Cold start on synthetic leads (`benchmarks/cold_start.py`)",
         "",
@@ -279,9 +280,10 @@ def report(results: list[dict], n: int) -> str:
         "tier). Lift = share of true A (or A/B) among the top 10 % (1 %) of leads "
         "by score / their share among all test leads (score = probability-"
         "weighted tier rank; ties at the boundary count fractionally, so "
-        "majority's constant score has lift 1). Only a few dozen test leads per "
-        "seed turn out A, so single seeds are noisy: the pooled rows are the "
-        f"headline. Measured on {machine()}.",
+        "majority's constant score has lift 1). Only "
+        f"{min(true_a)} to {max(true_a)} test leads per seed turn out A, so "
+        "single seeds are noisy: the pooled rows are the headline. Measured on "
+        f"{machine()}.",
         "",
         markdown_table(header, rows),
         "",
