@@ -208,6 +208,13 @@ class BGNBD(BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            If a column is 2-D (each is 1-D, one value per customer, or a
+            scalar; a matrix is not read by position), complex, not finite, or
+            breaks ``0 <= recency <= T``.
         """
         if not self.penalizer >= 0:
             raise ValueError(f"penalizer must be >= 0, got {self.penalizer!r}")

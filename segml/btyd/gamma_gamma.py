@@ -155,6 +155,13 @@ class GammaGamma(BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            If a column is 2-D (each is 1-D, one value per customer, or a
+            scalar; a matrix is not read by position), complex or not finite,
+            or fewer than 3 customers have repeat purchases.
         """
         if not self.penalizer >= 0:
             raise ValueError(f"penalizer must be >= 0, got {self.penalizer!r}")
