@@ -328,10 +328,26 @@ def _parse(
     first in the same column. So the order is decided once for the column:
     by the values that can only be read one way (a first number above 12 is
     a day), and when every value can be read both ways the column is an
-    error asking for ``ts_format``.
+    error asking for ``ts_format``. With ``ts_format``, a column it fits in no
+    row is still read when every value is ISO 8601 (``2024-01-31``, one
+    reading only): one format then serves a config whose tables differ.
     """
     if ts_format is not None:
-        return pd.to_datetime(series, format=ts_format, errors="coerce", utc=utc)
+        parsed = pd.to_datetime(series, format=ts_format, errors="coerce", utc=utc)
+        present = series.notna().to_numpy()
+        if present.any() and parsed.isna().to_numpy()[present].all():
+            # one ts_format serves every table of a config: a column it fits
+            # nowhere, written wholly in ISO 8601 (one reading only), is read
+            # as such; a column mixing the two stays an error
+            iso = pd.to_datetime(
+                series.astype("str").str.strip().where(series.notna()),
+                format="ISO8601",
+                errors="coerce",
+                utc=utc,
+            )
+            if iso.notna().to_numpy()[present].all():
+                return iso
+        return parsed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         parsed = pd.to_datetime(series, errors="coerce", utc=utc)

@@ -214,3 +214,38 @@ def test_events_ids_checked_the_same_way():
     assert info.value.table == "events"
     assert list(info.value.rows.index) == [0, 1]
     assert np.all(info.value.rows["customer_id in transactions"] == "10")
+
+
+# ------------------------------------------- one ts_format, several tables
+def test_ts_format_leaves_a_wholly_iso_column_readable():
+    """Before: data.ts_format='%d/%m/%Y' for day-first transactions made the
+    customers' ISO signup_ts column an error, so the pair could not be loaded."""
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "signup_ts": ["2024-01-31", None, "2024-02-01"],
+        }
+    )
+    out = validate_customers(customers, ts_format="%d/%m/%Y")
+    assert out["signup_ts"].tolist() == [
+        pd.Timestamp("2024-01-31"),
+        pd.NaT,
+        pd.Timestamp("2024-02-01"),
+    ]
+    day_first = validate_transactions(
+        tx(ts=["03/04/2024", "05/06/2024", "01/02/2024"]), ts_format="%d/%m/%Y"
+    )
+    assert day_first["ts"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-04-03",
+        "2024-06-05",
+        "2024-02-01",
+    ]
+
+
+def test_ts_format_still_refuses_a_column_mixing_it_with_iso():
+    with pytest.raises(SegmlDataError) as info:
+        validate_transactions(
+            tx(ts=["03/04/2024", "2024-04-05", "01/02/2024"]), ts_format="%d/%m/%Y"
+        )
+    assert info.value.column == "ts"
+    assert list(info.value.rows.index) == [1]
