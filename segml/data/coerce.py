@@ -164,6 +164,8 @@ def _to_id(series: pd.Series) -> pd.Series:
     every id of the column is such an integer); surrounding blanks are
     stripped, and blank ids are missing.
     """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)  # its values, read as any other column
     if series.dtype == object:
         kind = pd.api.types.infer_dtype(series, skipna=True)
         if kind in ("integer", "floating", "mixed-integer-float"):

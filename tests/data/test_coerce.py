@@ -249,3 +249,12 @@ def test_ts_format_still_refuses_a_column_mixing_it_with_iso():
         )
     assert info.value.column == "ts"
     assert list(info.value.rows.index) == [1]
+
+
+def test_categorical_ids_read_as_their_values():
+    """Before: categorical float ids gave '1.0' (the same ids as floats gave
+    '1'), and categorical text ids kept their blanks."""
+    floats = validate_transactions(tx(customer_id=pd.Categorical([1.0, 2.0, 1.0])))
+    assert floats["customer_id"].tolist() == ["1", "2", "1"]
+    text = validate_transactions(tx(customer_id=pd.Categorical([" a", "a", "b "])))
+    assert text["customer_id"].tolist() == ["a", "a", "b"]
