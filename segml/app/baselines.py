@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from segml.model.blend import BLEND
 from segml.model.fallback import Fallback
 
 __all__ = ["best_baseline", "lift_metrics", "run_baselines"]
@@ -28,11 +29,15 @@ def run_baselines(
 
     ``fallbacks`` maps route -> kind -> fitted fallback (see
     :func:`segml.app.choice.fit_fallbacks`). A kind is evaluated on the routes
-    that have it; its metrics for the other routes are NaN (not logged).
+    that have it; its metrics for the other routes are NaN (not logged). The
+    blend of persistence and BG/NBD (:mod:`segml.model.blend`) is a candidate a
+    route may ship, not a baseline: it is not evaluated here.
     """
     from segml.evaluation import evaluate_routes
 
-    kinds = dict.fromkeys(k for per_route in fallbacks.values() for k in per_route)
+    kinds = dict.fromkeys(
+        k for per_route in fallbacks.values() for k in per_route if k != BLEND
+    )
     route = np.asarray(route, dtype=object)
     out, all_codes = {}, {}
     for kind in kinds:

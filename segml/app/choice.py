@@ -5,7 +5,10 @@ would do without segml. On the selection cutoff of the plan (before the test,
 see :mod:`segml.app.plan`) each route's model is compared with its fallbacks
 (:mod:`segml.model.fallback`): majority and persistence (and BG/NBD +
 Gamma-Gamma with the value decision) for customers with history, majority and
-the one-hot logistic regression for leads.
+the one-hot logistic regression for leads. Where persistence and BG/NBD both
+exist, their blend (:mod:`segml.model.blend`) is one more candidate: which of
+the two is better changes from date to date, and the blend stays close to the
+better one.
 
 The model ships when its macro-F1 there is higher than every fallback's by
 more than the noise of the comparison **and** clearly above chance:
@@ -38,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from segml.model.blend import BLEND, BlendFallback, blend_codes
 from segml.model.fallback import (
     BTYDFallback,
     Fallback,
@@ -111,8 +115,9 @@ def fit_fallbacks(
     ``btyd`` (a BTYD fit, its horizon and the reference feature rows it was
     fitted on) adds the BTYD fallback, whose reference values are tiered by
     ``codes_of`` (the run's rule); its training tiers come from each training
-    row's ``btyd_expected_value``. A fallback that cannot be fitted is left out
-    with one warning.
+    row's ``btyd_expected_value``. With both, the blend of persistence and BTYD
+    (:class:`~segml.model.blend.BlendFallback`) is fitted on the same
+    reference. A fallback that cannot be fitted is left out with one warning.
     """
     codes = tier_codes(tset.y, tiers)
     history = tset.X["has_history"].to_numpy(dtype=bool)
@@ -137,10 +142,17 @@ def fit_fallbacks(
         and "btyd_expected_value" in tset.X.columns
     ):
         fitted, horizon_days, reference = btyd
+        persisted = tier_codes(tset.persistence, tiers)
         train_codes = np.empty(len(tset.X), dtype=int)
+        blend_train = np.empty(len(tset.X), dtype=int)
         for _, rows in tset.X.groupby("cutoff", sort=False):
+            at = tset.X.index.get_indexer(rows.index)
             values = np.nan_to_num(rows["btyd_expected_value"].to_numpy(dtype=float))
-            train_codes[tset.X.index.get_indexer(rows.index)] = codes_of(values)
+            train_codes[at] = codes_of(values)
+            blend_train[at] = blend_codes(
+                [-persisted[at].astype(float), values],
+                np.bincount(persisted[at], minlength=k),
+            )
         out[HISTORY]["btyd"] = BTYDFallback.fit(
             fitted,
             horizon_days,
@@ -150,6 +162,15 @@ def fit_fallbacks(
             codes[history],
             k,
         )
+        if "persistence" in out[HISTORY] and reference_codes is not None:
+            out[HISTORY][BLEND] = BlendFallback.fit(
+                (out[HISTORY]["persistence"], out[HISTORY]["btyd"]),
+                reference,
+                reference_codes,
+                blend_train[history],
+                codes[history],
+                k,
+            )
     leads = ~history
     columns = list(cold_columns)
     if columns and leads.sum() >= MIN_LOGISTIC_ROWS and len(set(codes[leads])) >= 2:

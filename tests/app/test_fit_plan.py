@@ -91,6 +91,9 @@ def test_value_run_beats_majority_and_logs_the_btyd_baseline(value_run):
     m = value_run.metrics
     assert m["history/macro_f1"] > m["baseline/majority/history/macro_f1"] + 0.1
     assert 0.0 < m["baseline/btyd/history/macro_f1"] <= 1.0
+    # the blend of persistence and BTYD competes at selection, is no baseline
+    assert 0.0 < m["select/history/blend/macro_f1"] <= 1.0
+    assert not [k for k in m if k.startswith("baseline/blend/")]
     cut = [m[f"value_cut/share/{t}"] for t in "ABC"]
     assert sum(cut) == pytest.approx(1.0)
     assert value_run.pipeline.metadata["decision"] == "value"
