@@ -58,7 +58,8 @@ class TrainResult:
             lines.append(
                 f"out-of-time test at {tags.get('eval.test_cutoff', '?')} over "
                 f"{m['eval/horizon_days']:.0f} days; each route ships the model "
-                "or, where it lost on an earlier cutoff, the best baseline:"
+                "or, where it did not clearly win on the earlier cutoffs, the best "
+                "baseline (or the blend of persistence and BG/NBD):"
             )
         else:
             lines.append("no out-of-time test: the history is too short for one")
