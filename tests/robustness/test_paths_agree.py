@@ -4,7 +4,8 @@ A small transaction log and customer table are drawn by hypothesis as plain
 cells (ids, ISO timestamps, amounts, attributes, with blanks, missing-value
 markers, padded ids and bad numbers mixed in) and handed to segml in every
 form a user has them in: a DataFrame of Python objects, a DataFrame of the
-pandas 3 ``str`` dtype, a DataFrame with the numbers written as text, a CSV
+pandas 3 ``str`` dtype, a DataFrame with the numbers written as text, one
+with categorical ids, a CSV
 file, a Parquet file of text, and a Parquet file of typed columns. Every form
 must give the identical validated table (same rows, values and dtypes) or the
 identical :class:`SegmlDataError` (table, column and offending row labels).
@@ -107,6 +108,7 @@ def tx_forms(rows) -> dict[str, pd.DataFrame]:
             }
         ),
     }
+    forms["categorical-ids"] = forms["objects"].assign(customer_id=pd.Categorical(ids))
     numeric = [a is None or isinstance(a, float) for a in amounts]
     if all(numeric):
         forms["typed"] = pd.DataFrame(
