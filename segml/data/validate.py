@@ -18,6 +18,7 @@ __all__ = [
     "attribute_values",
     "check_canonical",
     "check_customer_ids",
+    "check_returns",
     "check_column_names",
     "drop_duplicate_lines",
     "duplicate_lines_message",
@@ -95,9 +96,11 @@ def validate_transactions(
 ) -> pd.DataFrame:
     """Validate a transaction log (one row per order line).
 
-    Negative amounts are returns or refunds and are kept. Exact duplicate rows
-    that share an ``order_id`` are dropped with a :class:`DuplicateRowsWarning`
-    that says how many.
+    Negative amounts are returns or refunds and are kept; a line whose
+    ``status`` says return, refund or cancellation with a positive amount is an
+    error (:func:`check_returns`). Exact duplicate rows that share an
+    ``order_id`` are dropped with a :class:`DuplicateRowsWarning` that says how
+    many.
 
     Examples
     --------
@@ -110,7 +113,60 @@ def validate_transactions(
     2           2 2024-02-03    -3.0
     """
     out = validate_table(frame, TRANSACTIONS, columns=columns, ts_format=ts_format)
+    check_returns(out)
     return drop_duplicate_lines(out, stacklevel=3)
+
+
+RETURN_STATUSES = frozenset(
+    {
+        "return",
+        "returned",
+        "returns",
+        "refund",
+        "refunded",
+        "cancel",
+        "cancelled",
+        "canceled",
+        "cancellation",
+        "void",
+        "voided",
+        "chargeback",
+        "reversal",
+        "reversed",
+    }
+)
+"""``status`` values (any case, ``_`` or ``-`` for a blank) that say a line
+is not a sale: its amount must not be positive."""
+
+
+def check_returns(frame: pd.DataFrame) -> None:
+    """Raise when a line's ``status`` says return, refund or cancellation but
+    its amount is positive.
+
+    segml reads a negative amount as a return or refund and adds every
+    amount to the customer's spend; a refund booked as a positive amount
+    would count as a purchase, a wrong number that looks right. The amount is
+    not negated for the user (a cancelled order may belong out of the log
+    altogether): the lines are named instead. Needs a canonical frame.
+    """
+    if "status" not in frame.columns:
+        return
+    codes, values = pd.factorize(frame["status"])  # few distinct statuses
+    words = pd.Series(values, dtype="str").str.strip().str.lower()
+    words = words.str.replace(r"[_\-\s]+", " ", regex=True)
+    is_return = np.append(words.isin(RETURN_STATUSES).to_numpy(), False)[codes]
+    flagged = is_return & (frame["amount"] > 0).to_numpy()
+    if flagged.any():
+        example = frame.loc[flagged, "status"].iloc[0]
+        raise SegmlDataError(
+            "transactions",
+            "amount",
+            f"{int(flagged.sum())} line(s) have status {example!r} (a return, "
+            "refund or cancellation) but a positive amount, which segml would "
+            "add to the customer's spend; write returns and refunds as negative "
+            "amounts, and drop cancelled orders",
+            frame.loc[flagged],
+        )
 
 
 def empty_table_error(spec: TableSpec) -> SegmlDataError:
@@ -171,6 +227,8 @@ def check_canonical(frame: pd.DataFrame, spec: TableSpec) -> None:
             check_range(frame, column, spec.name, frame[column])
     for key in spec.unique:
         _check_unique(frame, frame, spec.name, key)
+    if spec.name == "transactions":
+        check_returns(frame)
 
 
 def check_column_names(

@@ -258,3 +258,42 @@ def test_categorical_ids_read_as_their_values():
     assert floats["customer_id"].tolist() == ["1", "2", "1"]
     text = validate_transactions(tx(customer_id=pd.Categorical([" a", "a", "b "])))
     assert text["customer_id"].tolist() == ["a", "a", "b"]
+
+
+# ------------------------------------------------ returns booked as positive
+@pytest.mark.parametrize("status", ["returned", "Refund", " CANCELLED ", "chargeback"])
+def test_positive_amount_with_a_return_status_is_an_error(status):
+    """Before: a refund of 30 booked as +30 with status 'refund' added 30 to
+    the customer's spend."""
+    frame = tx(amount=[50.0, 30.0, -5.0], status=["completed", status, status])
+    with pytest.raises(SegmlDataError) as info:
+        validate_transactions(frame)
+    err = info.value
+    assert (err.table, err.column) == ("transactions", "amount")
+    assert err.problem.startswith("1 line(s) have status")
+    assert "write returns and refunds as negative amounts" in err.problem
+    assert list(err.rows.index) == [1]
+
+
+def test_negative_returns_and_other_statuses_pass():
+    frame = tx(
+        amount=[50.0, -30.0, 20.0],
+        status=["completed", "returned", "partially returned"],
+    )
+    out = validate_transactions(frame)
+    assert out["amount"].tolist() == [50.0, -30.0, 20.0]
+    missing = validate_transactions(
+        tx(status=[None, "returned", None], amount=[1.0, -1.0, 2.0])
+    )
+    assert missing["status"].isna().tolist() == [True, False, True]
+
+
+def test_canonical_frames_get_the_return_check_too():
+    from segml.data.schema import TRANSACTIONS
+    from segml.data.validate import check_canonical
+
+    frame = validate_transactions(tx(status=["completed", "sale", "sale"]))
+    frame = frame.assign(status=pd.Series(["completed", "refunded", "x"], dtype="str"))
+    with pytest.raises(SegmlDataError) as info:
+        check_canonical(frame, TRANSACTIONS)
+    assert list(info.value.rows.index) == [1]
