@@ -16,8 +16,12 @@ from segml.data.schema import MAX_ABS_NUMBER
 from segml.errors import SegmlDataError
 
 __all__ = [
+    "FIRST_TS",
+    "LAST_TS",
     "MISSING_TEXT",
     "blank_to_missing",
+    "check_range",
+    "check_ts_range",
     "coerce_column",
     "missing_error",
     "out_of_range",
@@ -264,7 +268,43 @@ def check_range(
         )
 
 
+FIRST_TS = pd.Timestamp("1900-01-01")
+LAST_TS = pd.Timestamp("2200-12-31 23:59:59.999999")
+"""Timestamps outside ``[FIRST_TS, LAST_TS]`` are an error: a typo (``0024``
+for ``2024``), a two-digit year read as such, or a placeholder."""
+
+# words pandas parses as the clock time of the run ("now", "today"): a log
+# read with them would change from one day to the next
+_RELATIVE = frozenset({"now", "today", "tomorrow", "yesterday"})
+
+
 def _to_ts(
+    frame: pd.DataFrame, column: str, table: str, ts_format: str | None
+) -> pd.Series:
+    out = _read_ts(frame, column, table, ts_format)
+    check_ts_range(frame, column, table, out)
+    return out
+
+
+def check_ts_range(
+    frame: pd.DataFrame, column: str, table: str, values: pd.Series
+) -> None:
+    """Raise when a timestamp of ``values`` (``frame[column]`` as
+    ``datetime64[us]``) lies outside ``[FIRST_TS, LAST_TS]``; vectorised."""
+    array = values.to_numpy(dtype="datetime64[us]")
+    far = (array < FIRST_TS.to_datetime64()) | (array > LAST_TS.to_datetime64())
+    if far.any():
+        raise SegmlDataError(
+            table,
+            column,
+            f"{int(far.sum())} timestamp(s) lie before {FIRST_TS.year} or after "
+            f"{LAST_TS.year} (e.g. {str(values[far].iloc[0])!r}): a typo, a "
+            "two-digit year or a placeholder date; correct or remove them",
+            frame.loc[far],
+        )
+
+
+def _read_ts(
     frame: pd.DataFrame, column: str, table: str, ts_format: str | None
 ) -> pd.Series:
     series = frame[column]
@@ -291,6 +331,21 @@ def _to_ts(
         present = series.notna().to_numpy()
         if pd.api.types.is_object_dtype(dtype) and present.any():
             _check_object_tz(frame, column, table, series[present])
+        text = series
+        if not isinstance(series.dtype, pd.StringDtype):
+            text = series.astype("str")
+        short = (text.str.len() <= 12).to_numpy(dtype=bool)  # dates are longer
+        words = np.zeros(len(series), dtype=bool)
+        words[short] = text[short].str.strip().str.lower().isin(_RELATIVE).to_numpy()
+        if words.any():
+            raise SegmlDataError(
+                table,
+                column,
+                f"{int(words.sum())} value(s) are words such as "
+                f"{series[words].iloc[0]!r}, which would be read as the "
+                "time segml runs; write the dates",
+                frame.loc[words],
+            )
     aware = _string_tz_mask(series)
     utc = bool(aware.any())
     if utc:

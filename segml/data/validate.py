@@ -9,7 +9,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from segml.data.coerce import blank_to_missing, check_range, coerce_column
+from segml.data.coerce import (
+    blank_to_missing,
+    check_range,
+    check_ts_range,
+    coerce_column,
+)
 from segml.data.schema import CUSTOMERS, EVENTS, TRANSACTIONS, TableSpec
 from segml.errors import SegmlDataError
 
@@ -211,7 +216,8 @@ def drop_duplicate_lines(frame: pd.DataFrame, *, stacklevel: int = 2) -> pd.Data
 def check_canonical(frame: pd.DataFrame, spec: TableSpec) -> None:
     """The value checks a frame already in canonical dtypes still needs:
     required values present, numbers finite and within ``MAX_ABS_NUMBER``,
-    unique keys. Vectorised; raises :class:`SegmlDataError`."""
+    timestamps within ``FIRST_TS``..``LAST_TS``, unique keys, no positive
+    returns. Vectorised; raises :class:`SegmlDataError`."""
     from segml.data.coerce import missing_error
 
     if frame.empty:
@@ -225,6 +231,8 @@ def check_canonical(frame: pd.DataFrame, spec: TableSpec) -> None:
     for column, kind in spec.columns.items():
         if kind == "float" and column in frame.columns:
             check_range(frame, column, spec.name, frame[column])
+        if kind == "ts" and column in frame.columns:
+            check_ts_range(frame, column, spec.name, frame[column])
     for key in spec.unique:
         _check_unique(frame, frame, spec.name, key)
     if spec.name == "transactions":

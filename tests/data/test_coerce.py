@@ -297,3 +297,47 @@ def test_canonical_frames_get_the_return_check_too():
     with pytest.raises(SegmlDataError) as info:
         check_canonical(frame, TRANSACTIONS)
     assert list(info.value.rows.index) == [1]
+
+
+# ------------------------------------------------- timestamps that mislead
+@pytest.mark.parametrize("word", ["now", "Today", " yesterday "])
+def test_relative_words_are_not_the_time_of_the_run(word):
+    """Before: 'now' and 'today' were read as the clock time of the run (a log
+    whose features changed from one day to the next)."""
+    with pytest.raises(SegmlDataError) as info:
+        validate_transactions(tx(ts=["2024-01-05", word, "2024-01-06"]))
+    err = info.value
+    assert (err.table, err.column) == ("transactions", "ts")
+    assert f"1 value(s) are words such as {word!r}" in err.problem
+    assert list(err.rows.index) == [1]
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        ["2024-01-05", "0024-01-05", "2024-01-06"],
+        pd.to_datetime(["2024-01-05", "1850-01-01", "2024-01-06"]),
+        ["2024-01-05", "2999-01-01", "2024-01-06"],
+    ],
+)
+def test_timestamps_far_from_any_real_log_are_an_error(ts, tmp_path):
+    """Before: year 0024 (a typo) or 1850 passed, giving tenures of centuries."""
+    frame = tx(ts=ts)
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    for source in (frame, str(tmp_path / "t.parquet")):
+        with pytest.raises(SegmlDataError) as info:
+            read_transactions(source)
+        assert info.value.column == "ts"
+        assert "lie before 1900 or after 2200" in info.value.problem
+        assert list(info.value.rows.index) == [1]
+
+
+def test_canonical_frames_get_the_timestamp_range_check():
+    from segml.data.schema import TRANSACTIONS
+    from segml.data.validate import check_canonical
+
+    frame = validate_transactions(tx())
+    frame.loc[2, "ts"] = pd.Timestamp("1899-12-31")
+    with pytest.raises(SegmlDataError) as info:
+        check_canonical(frame, TRANSACTIONS)
+    assert list(info.value.rows.index) == [2]
