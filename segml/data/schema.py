@@ -13,8 +13,9 @@ columns and the kind of each. Kinds decide how a column is coerced:
     Timestamp, parsed to ``datetime64[us]`` (time-zone-aware values are
     converted to UTC and stored naive); unparseable values are an error, and so
     are numbers (``20240131`` needs ``ts_format="%Y%m%d"``; epoch seconds must
-    be converted first) and ``03/04/2024``-style dates that no value of the
-    column reads only one way (pass ``ts_format``).
+    be converted first), ``03/04/2024``-style dates that no value of the
+    column reads only one way (pass ``ts_format``), words such as ``now`` or
+    ``today``, and timestamps before 1900 or after 2200.
 ``float``
     Number, stored as ``float64``; non-numeric values are an error (``"$12"``,
     ``"1,234.50"``, ``"12,5"`` and ``"(5)"`` too: the number is never guessed),
