@@ -68,11 +68,13 @@ Conventions:
 - Names with `{w}` exist once per trailing window (`windows=(90, 365)` by
   default); the trends compare the first window with the one before it.
 - Days are UTC calendar days; durations are fractional days.
-- Reproducibility: with several DuckDB threads (the default) the float sums
-  (spend and margin features, `spend_share`, the trends) of two identical builds
-  may differ in the last bits (~1e-16 relative); counts, dates, minima and
-  maxima are exact. Pass `engine_settings={"threads": 1}` for bit-for-bit
-  identical results.
+- Reproducibility: DuckDB runs on one thread unless `engine_settings` give
+  `threads`, and two builds of the same data are then identical bit for bit.
+  With several threads (e.g. `engine_settings={"threads": 8}`, faster on a
+  large machine) the float sums (spend and margin features, `spend_share`, the
+  trends) of two identical builds may differ in the last bits (~1e-16
+  relative), enough to change a model trained on them; counts, dates, minima
+  and maxima are exact.
 """
 
 _ATTRIBUTES = """\

@@ -57,6 +57,7 @@ from segml.data.validate import (
 from segml.errors import SegmlDataError
 
 __all__ = [
+    "DEFAULT_THREADS",
     "Source",
     "arrow_to_frame",
     "close",
@@ -84,6 +85,13 @@ _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".csv.gz", ".tsv", ".txt")
 _TZ_SUFFIX = r"\d:\d{2}(:\d{2}(\.\d*)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
 _IBIS_TYPES = {"id": dt.string, "str": dt.string, "float": dt.float64}
+#: DuckDB threads of a connection unless its settings say otherwise. One: a
+#: multi-threaded sum of floats depends on the order the threads finish in, so
+#: every build gave other last bits (measured: 1 M lines, each 2-thread build
+#: hashed differently, each 1-thread build the same), and training runs were
+#: not reproducible. On the shared 2-core machine one thread was not slower
+#: (1 M lines: 2.0-2.2 s vs 2.6-3.1 s with DuckDB's default of 2).
+DEFAULT_THREADS = 1
 
 
 def connect(settings: Mapping[str, object] | None = None) -> ibis.BaseBackend:
@@ -94,20 +102,28 @@ def connect(settings: Mapping[str, object] | None = None) -> ibis.BaseBackend:
     DuckDB spills to ``temp_directory``, which is how logs larger than memory
     are built.
 
-    Reproducibility: with several threads DuckDB adds the floats of a sum in
-    whatever order its threads hand over partial results, so two identical
-    builds can differ in the last bits of the sums and of what is computed
-    from them (``spend_share``, ``spend_{w}d``, the trends: ~1e-16 relative;
-    counts, dates, minima and maxima are exact). With ``{"threads": 1}`` a
-    build is reproducible bit for bit (tested in
-    ``tests/robustness/test_data_contract.py``).
+    Reproducibility: DuckDB runs on :data:`DEFAULT_THREADS` (one) thread
+    unless ``settings`` give ``threads``, so that the same data always gives
+    the same features bit for bit. With several threads DuckDB adds the
+    floats of a sum in whatever order its threads hand over partial results,
+    so two identical builds differ in the last bits of the sums and of what
+    is computed from them (``spend_share``, ``spend_{w}d``, the trends: ~1e-16
+    relative; counts, dates, minima and maxima are exact). Models trained on
+    them change with those bits (measured: moving 30 % of the spend features
+    by 1 ulp moved a run's selection macro-F1 by up to 0.002), so a training
+    run on several threads is not reproducible. ``{"threads": 4}`` trades
+    that for speed on a large machine.
     """
     con = ibis.duckdb.connect()
     # DuckDB's allocator settings stay at their defaults: flushing freed
     # memory after every stage (allocator_flush_threshold and
     # allocator_bulk_deallocation_flush_threshold = 0) lowered the peak at
     # 10 M rows from ~1.6-1.9 GB to ~1.4 GB but cost ~30 % more time
-    options = {"TimeZone": "UTC", "preserve_insertion_order": False}
+    options = {
+        "TimeZone": "UTC",
+        "preserve_insertion_order": False,
+        "threads": DEFAULT_THREADS,
+    }
     options.update(settings or {})
     for key, val in options.items():
         if not str(key).replace("_", "").isalnum():
