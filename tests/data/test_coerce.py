@@ -341,3 +341,43 @@ def test_canonical_frames_get_the_timestamp_range_check():
     with pytest.raises(SegmlDataError) as info:
         check_canonical(frame, TRANSACTIONS)
     assert list(info.value.rows.index) == [2]
+
+
+# ------------------------------------ canonical frames (the engine's fast path)
+def canonical_tx(ids) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(ids, dtype="str"),
+            "ts": pd.to_datetime(TS).astype("M8[us]"),
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
+
+
+def test_canonical_frame_with_padded_ids_is_an_error_not_two_customers():
+    """Before: build_features on a canonical frame kept ' 1' and '1' apart,
+    while every other input stripped them."""
+    from segml.data.schema import TRANSACTIONS
+    from segml.data.validate import check_canonical
+
+    with pytest.raises(SegmlDataError) as info:
+        check_canonical(canonical_tx([" 1", "1", "2"]), TRANSACTIONS)
+    err = info.value
+    assert (err.table, err.column) == ("transactions", "customer_id")
+    assert err.problem.startswith("1 id(s) have blanks around them (e.g. ' 1')")
+    assert list(err.rows.index) == [0]
+    with pytest.raises(SegmlDataError) as info:
+        check_canonical(canonical_tx(["1", "", "NA"]), TRANSACTIONS)
+    assert "2 row(s) have no value" in info.value.problem
+    assert list(info.value.rows.index) == [1, 2]
+
+
+def test_repair_canonical_applies_the_id_repairs():
+    from segml.data.schema import TRANSACTIONS
+    from segml.data.validate import repair_canonical
+
+    clean = canonical_tx(["1", "1", "2"])
+    assert repair_canonical(clean, TRANSACTIONS) is clean
+    fixed = repair_canonical(canonical_tx([" 1", "1.0", "2"]), TRANSACTIONS)
+    assert fixed["customer_id"].tolist() == ["1", "1", "2"]
+    pd.testing.assert_frame_equal(fixed, validate_transactions(fixed))
