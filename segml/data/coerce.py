@@ -27,6 +27,7 @@ __all__ = [
     "out_of_range",
     "out_of_range_error",
     "to_naive_utc",
+    "ts_range_error",
 ]
 
 MISSING_TEXT = frozenset(
@@ -294,14 +295,23 @@ def check_ts_range(
     array = values.to_numpy(dtype="datetime64[us]")
     far = (array < FIRST_TS.to_datetime64()) | (array > LAST_TS.to_datetime64())
     if far.any():
-        raise SegmlDataError(
-            table,
-            column,
-            f"{int(far.sum())} timestamp(s) lie before {FIRST_TS.year} or after "
-            f"{LAST_TS.year} (e.g. {str(values[far].iloc[0])!r}): a typo, a "
-            "two-digit year or a placeholder date; correct or remove them",
-            frame.loc[far],
+        raise ts_range_error(
+            table, column, int(far.sum()), values[far].iloc[0], frame.loc[far]
         )
+
+
+def ts_range_error(
+    table: str, column: str, n: int, example: object, rows: pd.DataFrame | None
+) -> SegmlDataError:
+    """The error for ``n`` timestamps outside ``[FIRST_TS, LAST_TS]``."""
+    return SegmlDataError(
+        table,
+        column,
+        f"{n} timestamp(s) lie before {FIRST_TS.year} or after {LAST_TS.year} "
+        f"(e.g. {str(example)!r}): a typo, a two-digit year or a placeholder "
+        "date; correct or remove them",
+        rows,
+    )
 
 
 def _read_ts(

@@ -27,6 +27,7 @@ __all__ = [
     "check_column_names",
     "drop_duplicate_lines",
     "repair_canonical",
+    "returns_error",
     "duplicate_lines_message",
     "empty_table_error",
     "validate_customers",
@@ -164,15 +165,21 @@ def check_returns(frame: pd.DataFrame) -> None:
     flagged = is_return & (frame["amount"] > 0).to_numpy()
     if flagged.any():
         example = frame.loc[flagged, "status"].iloc[0]
-        raise SegmlDataError(
-            "transactions",
-            "amount",
-            f"{int(flagged.sum())} line(s) have status {example!r} (a return, "
-            "refund or cancellation) but a positive amount, which segml would "
-            "add to the customer's spend; write returns and refunds as negative "
-            "amounts, and drop cancelled orders",
-            frame.loc[flagged],
-        )
+        raise returns_error(int(flagged.sum()), example, frame.loc[flagged])
+
+
+def returns_error(n: int, example: object, rows: pd.DataFrame | None):
+    """The error for ``n`` lines with a return status and a positive amount
+    (:func:`check_returns`)."""
+    return SegmlDataError(
+        "transactions",
+        "amount",
+        f"{n} line(s) have status {example!r} (a return, refund or "
+        "cancellation) but a positive amount, which segml would add to the "
+        "customer's spend; write returns and refunds as negative amounts, and "
+        "drop cancelled orders",
+        rows,
+    )
 
 
 def empty_table_error(spec: TableSpec) -> SegmlDataError:
