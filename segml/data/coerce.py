@@ -80,7 +80,18 @@ def coerce_column(
     """Return ``frame[column]`` coerced to ``kind``: id, ts, float or str."""
     series = frame[column]
     if kind == "id":
-        out = _to_id(series)
+        try:
+            out = _to_id(series)
+        except _LostDigits as lost:
+            raise SegmlDataError(
+                table,
+                column,
+                f"{int(lost.mask.sum())} id(s) are numbers stored as floats "
+                f"beyond 2**53 (e.g. {lost.example:.0f}), which float64 cannot "
+                "hold exactly: their last digits are already lost; read the ids "
+                "as text (e.g. dtype={'customer_id': str} in pandas.read_csv)",
+                frame.loc[lost.mask],
+            ) from None
     elif kind == "str":
         out = _to_str(series)
     elif kind == "float":
@@ -179,6 +190,8 @@ def _to_id(series: pd.Series) -> pd.Series:
         values = series.to_numpy(dtype="float64", na_value=np.nan)
         finite = np.isfinite(values)
         whole = np.all(values[finite] == np.round(values[finite]))
+        if whole and (np.abs(values[finite]) > _EXACT_FLOAT).any():
+            raise _LostDigits(values)
         if whole and not np.isinf(values).any():
             as_int = pd.Series(values, index=series.index).astype("Int64")
             return as_int.astype("str").where(series.notna())
@@ -196,6 +209,20 @@ def _to_id(series: pd.Series) -> pd.Series:
         if present.str.contains(".", regex=False).any():
             stripped = stripped.str.replace(r"\.0+$", "", regex=True)
     return stripped
+
+
+_EXACT_FLOAT = 2**53  # float64 holds every integer up to here, not beyond
+
+
+class _LostDigits(Exception):
+    """Ids stored as floats beyond 2**53 have lost their last digits: two
+    customers may already share one id, and no repair can tell."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        with np.errstate(invalid="ignore"):
+            self.mask = np.abs(values) > _EXACT_FLOAT
+        self.example = float(values[self.mask][0])
+        super().__init__()
 
 
 def _to_float(frame: pd.DataFrame, column: str, table: str) -> pd.Series:

@@ -381,3 +381,17 @@ def test_repair_canonical_applies_the_id_repairs():
     fixed = repair_canonical(canonical_tx([" 1", "1.0", "2"]), TRANSACTIONS)
     assert fixed["customer_id"].tolist() == ["1", "1", "2"]
     pd.testing.assert_frame_equal(fixed, validate_transactions(fixed))
+
+
+def test_float_ids_beyond_2_pow_53_are_an_error():
+    """Before: 12345678901234567.0 became the id '12345678901234568' (the
+    float had already lost the last digit), silently."""
+    ids = [12345678901234567.0, 12345678901234568.0, 3.0]
+    with pytest.raises(SegmlDataError) as info:
+        validate_transactions(tx(customer_id=ids))
+    err = info.value
+    assert (err.table, err.column) == ("transactions", "customer_id")
+    assert err.problem.startswith("2 id(s) are numbers stored as floats beyond 2**53")
+    assert list(err.rows.index) == [0, 1]
+    exact = validate_transactions(tx(customer_id=[2.0**53, 1.0, np.nan]).iloc[:2])
+    assert exact["customer_id"].tolist() == ["9007199254740992", "1"]
