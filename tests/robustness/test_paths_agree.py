@@ -29,6 +29,8 @@ from segml.features import engine
 
 IDS = ["1", "2", "007", "a", "b b", " 2", "2 "]
 TIMES = ["2024-01-05", "2024-02-29 10:30:00", "2023-12-31 23:59:59"]
+AWARE = ["2024-01-05T10:00:00+02:00", "2024-02-29 10:30:00Z", "2023-12-31 23:59-05:00"]
+DAY_FIRST = ["05/01/2024", "29/02/2024 10:30", "03/04/2024"]
 AMOUNTS = [-5.5, 0.0, 3.25, 10.0, 1000.0]
 BAD_AMOUNTS = ["$12", "1,234.50", "12,5"]
 BLANKS = [None, "", "  ", "NA", "null", "NaN"]
@@ -45,6 +47,11 @@ def _cell(draw, values, blank_share=0.15):
 def transactions(draw):
     """Rows of (id, ts, amount) cells: amounts are floats, None, or text."""
     n = draw(st.integers(1, 6))
+    times = draw(
+        st.sampled_from(
+            [TIMES, TIMES, AWARE, DAY_FIRST, TIMES + AWARE, TIMES + ["now"]]
+        )
+    )
     rows = []
     for _ in range(n):
         amount = _cell(draw, AMOUNTS, blank_share=0.1)
@@ -53,7 +60,7 @@ def transactions(draw):
         rows.append(
             (
                 _cell(draw, IDS, blank_share=0.05),
-                _cell(draw, TIMES, blank_share=0.05),
+                _cell(draw, times, blank_share=0.05),
                 amount,
             )
         )
@@ -186,7 +193,7 @@ def assert_agree(results: dict[str, object]) -> None:
 
 
 SETTINGS = settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
