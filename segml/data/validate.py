@@ -565,6 +565,11 @@ def _listing(frame: pd.DataFrame) -> str:
 
 
 def _suggest(name: str, frame: pd.DataFrame) -> str:
+    if len(frame.columns) == 1 and name in str(frame.columns[0]).split():
+        return (
+            " (the whole header is one column: the file seems separated by "
+            "blanks; segml reads fields separated by commas, ';', tabs or '|')"
+        )
     close = difflib.get_close_matches(
         name.lower(), [str(c).lower() for c in frame.columns], n=1, cutoff=0.6
     )

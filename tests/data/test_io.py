@@ -128,3 +128,12 @@ def test_file_that_is_not_parquet_is_named(tmp_path):
         read_transactions(write(tmp_path, "t.parquet", b"customer_id,ts\n"))
     assert info.value.table == "transactions"
     assert info.value.problem.startswith("cannot read t.parquet as Parquet: ")
+
+
+def test_blank_separated_file_says_so(tmp_path):
+    """Before: 'did you mean' the whole header line as a column name."""
+    path = write(tmp_path, "t.txt", b" date  customer_id amount\n 20240101 1 5\n")
+    with pytest.raises(SegmlDataError) as info:
+        read_transactions(path, columns={"ts": "date"})
+    assert info.value.column == "date"
+    assert "the file seems separated by blanks" in info.value.problem
