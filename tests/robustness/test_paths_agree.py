@@ -417,3 +417,22 @@ def test_engine_scan_with_ts_format_gives_naive_timestamps(tmp_path):
     finally:
         engine.close(con)
     pd.testing.assert_frame_equal(scanned, reference)
+
+
+def test_cli_customers_file_not_in_utf8_is_one_line_exit_2(tmp_path):
+    """Before: a UnicodeDecodeError traceback from deep inside pandas."""
+    lines = ["customer_id,ts,amount", "1,2024-01-05,100"]
+    result, _ = _tiers(tmp_path, lines, ["customer_id,city", "1,Munich"])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "cust.csv").write_bytes(b"customer_id,city\n1,M\xfcnchen\n")
+    from click.testing import CliRunner
+
+    from segml.cli import main
+
+    args = ["tiers", "--as-of", "2024-06-30", "--config", str(tmp_path / "cfg.yaml")]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip() == (
+        "error: table 'customers': cust.csv is not UTF-8 text (byte 0xfc on line "
+        "2); save it as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet)"
+    )
