@@ -19,7 +19,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import KFold
 
-from segml.model.compiled import booster_predict, compile_booster
+from segml.model.compiled import booster_predict, compile_booster, lightgbm_only
 from segml.model.contrib import class_contributions
 from segml.model.encoding import CategoryEncoder, gather
 
@@ -107,7 +107,11 @@ class Route:
                 FrozenEstimator(route.model), method=calibration, cv=KFold(2)
             )
             route.calibrator.fit(encoded.loc[slice_mask], codes[slice_mask])
-        proba = route.predict_proba(X.loc[slice_mask])
+        # LightGBM's own scores: the compiled forest (used when a cache file
+        # of this booster exists) differs in the last bits, and the cut-offs
+        # of the same fit would depend on what earlier processes compiled
+        with lightgbm_only():
+            proba = route.predict_proba(X.loc[slice_mask])
         route.thresholds = rank_thresholds(
             expected_score(proba), codes[slice_mask], n_classes, shares
         )

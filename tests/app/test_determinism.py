@@ -143,3 +143,51 @@ def test_metrics_probabilities_and_tiers_are_identical(reports):
     assert usual["test_proba"] == other["test_proba"]
     assert usual["test_tiers"] == other["test_tiers"]
     assert usual["choices"] == other["choices"]
+
+
+# ------------------------------------------- the compiled booster cache
+def _fit_route(X, codes, shares):
+    from segml.model.route import Route
+
+    return Route.fit(
+        "history",
+        X,
+        codes,
+        n_classes=3,
+        calibration_mask=None,
+        calibration=None,
+        shares=shares,
+        lgbm_params={"n_estimators": 15, "num_leaves": 7},
+        class_weight=None,
+        random_state=0,
+    )
+
+
+def test_cut_offs_do_not_depend_on_the_compiled_cache(tmp_path, monkeypatch):
+    # a booster compiled by an earlier process (segml score of a large batch)
+    # is loaded for any batch of 1,000+ rows; its answers differ from
+    # LightGBM's in the last bits, and the same fit gave other cut-offs
+    pytest.importorskip("lleaves")
+    import numpy as np
+    import pandas as pd
+
+    monkeypatch.setenv("SEGML_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("SEGML_COMPILE", raising=False)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(3000, 4)), columns=["a", "b", "c", "d"])
+    noise = rng.normal(size=3000)
+    codes = np.digitize(X["a"] + X["b"] + noise, [-0.5, 0.8]).astype(int)
+    rules = [(0.05, 0.15, 0.80), (0.1, 0.2, 0.7), (0.3, 0.3, 0.4)]
+    first = {rule: _fit_route(X, codes, rule) for rule in rules}
+    assert first[rules[0]].compile()  # the binary is now in the cache
+    assert len(list((tmp_path / "compiled").glob("*.o"))) == 1
+    for rule in rules:  # the same booster each time (shares move the cuts only)
+        again = _fit_route(X, codes, rule)
+        text = again.model.booster_.model_to_string()
+        assert text == first[rule].model.booster_.model_to_string()
+        assert again.thresholds.tobytes() == first[rule].thresholds.tobytes(), rule
+    # scoring still uses the compiled forest: other last bits, within tolerance
+    plain = again.model.booster_.predict(again.matrix(X))
+    fast = again.predict_proba(X)
+    assert (fast != plain).any()
+    assert np.abs(fast - plain).max() < 1e-9
