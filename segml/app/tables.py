@@ -8,7 +8,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from segml.config.models import DataConfig
-from segml.data import read_customers, read_events, read_transactions
+from segml.data import (
+    check_customer_ids,
+    read_customers,
+    read_events,
+    read_transactions,
+)
 
 __all__ = ["Tables", "data_fingerprint", "fingerprints", "load_tables"]
 
@@ -65,6 +70,12 @@ def load_tables(data: DataConfig) -> Tables:
         if data.events
         else None
     )
+    # the same customer's id written two ways ("007" / "7") would never meet
+    # its purchases: an error naming the rows, not a silent lead
+    if customers is not None:
+        check_customer_ids(tx, customers)
+    if events is not None:
+        check_customer_ids(tx, events, table="events")
     return Tables(tx, customers, events)
 
 

@@ -64,7 +64,17 @@ def load_config(
 
 
 def parse_overrides(overrides: Iterable[str]) -> list[tuple[str, Any]]:
-    """Split ``key=value`` strings; values are parsed as YAML scalars or lists."""
+    """Split ``key=value`` strings; values are parsed as YAML scalars or lists.
+
+    A value YAML cannot read as a scalar (``%d/%m/%Y``: ``%`` starts a YAML
+    directive) is taken as the text it is, so a format needs no quotes; a
+    malformed list or mapping (``[1, 2``) is an error.
+
+    Examples
+    --------
+    >>> parse_overrides(["data.ts_format=%d/%m/%Y", "features.windows=[30, 90]"])
+    [('data.ts_format', '%d/%m/%Y'), ('features.windows', [30, 90])]
+    """
     parsed = []
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -74,7 +84,13 @@ def parse_overrides(overrides: Iterable[str]) -> list[tuple[str, Any]]:
             )
         try:
             parsed.append((key.strip(), yaml.safe_load(value)))
-        except (yaml.YAMLError, ValueError) as exc:  # ValueError: 2023-02-30
+        except yaml.YAMLError as exc:
+            if value.strip()[:1] not in ("[", "{", '"', "'"):
+                parsed.append((key.strip(), value))
+                continue
+            message = " ".join(str(exc).split())
+            raise SegmlConfigError(f"override {item!r}: bad value: {message}") from exc
+        except ValueError as exc:  # 2023-02-30
             message = " ".join(str(exc).split())
             raise SegmlConfigError(f"override {item!r}: bad value: {message}") from exc
     return parsed

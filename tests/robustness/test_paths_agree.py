@@ -438,9 +438,6 @@ def test_cli_customers_file_not_in_utf8_is_one_line_exit_2(tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="--set parses '%d/%m/%Y' as YAML; fix in config/load.py"
-)
 def test_cli_ts_format_override_needs_no_quotes(tmp_path):
     """The day/month error tells users to set data.ts_format; written as
     ``--set data.ts_format=%d/%m/%Y`` the value is refused as bad YAML (a
