@@ -8,10 +8,14 @@ test metrics, and the test's probabilities and tiers.
 
 Background: the stop-18 note saw a selection macro-F1 move (0.7186 -> 0.7213)
 when an import moved in ``segml/app/choice.py``. The import order of segml's
-modules was in fact the same both ways; the process-to-process difference
-that was measured is DuckDB's multi-threaded float sums: every build of the
-training set gave other last bits (spend sums, ``spend_share``, the trends)
-until ``segml.features.engine.connect`` ran DuckDB on one thread by default.
+modules was in fact the same both ways (``segml.model.predictor`` imports
+``segml.evaluation.metrics`` before ``choice.py`` runs). The same commit gave
+0.7186 in 1 of 10 fresh runs and 0.7213 in the others: DuckDB's multi-threaded
+float sums gave other last bits in every build of the training set (8,257
+cells in 60,474 rows: ``spend_share``, the spend sums, up to 7e-15 relative) until
+``segml.features.engine.connect`` ran DuckDB on one thread by default. A
+second dependence on the process's history, the compiled-booster cache, is
+tested at the end.
 """
 
 from __future__ import annotations
