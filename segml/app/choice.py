@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from segml.evaluation.metrics import tier_codes as metric_codes
 from segml.model.blend import BLEND, BlendFallback, blend_codes
 from segml.model.fallback import (
     BTYDFallback,
@@ -201,8 +202,6 @@ def route_f1(
     >>> round(route_f1(truth, np.array([0, 2, 1, 1]), np.ones(4, bool), "ABC"), 4)
     0.7778
     """
-    from segml.evaluation.metrics import tier_codes as metric_codes
-
     if not mask.any():
         return float("nan")
     truth_codes = metric_codes(truth, tiers, "truth")[mask]
@@ -361,11 +360,6 @@ def _pool(
     """Truth codes, model codes and each fallback's codes of ``route``'s rows,
     pooled over the stages, and the number of rows of each stage with rows
     (None without rows)."""
-    # imported here, as the module's other segml.evaluation imports: importing
-    # it with this module changed which tiers a run's selection model predicted
-    # (a dependence on import order, not understood yet; see the stop-18 note)
-    from segml.evaluation.metrics import tier_codes as metric_codes
-
     observed, model, found = [], [], []
     for truth, X, codes, fallbacks in stages:
         history = X["has_history"].to_numpy(dtype=bool)
@@ -455,8 +449,6 @@ def lift_band(
     >>> round(1 - 2 / 9, 3), round(low, 3), round(high, 3)  # lift on all rows 7/9
     (0.778, 0.753, 0.806)
     """
-    from segml.evaluation.metrics import tier_codes as metric_codes
-
     codes = metric_codes(truth, tiers, "truth")
     diffs = bootstrap_differences(codes, shipped, baseline, len(tiers), seed)
     return float(np.percentile(diffs, 5)), float(np.percentile(diffs, 95))

@@ -24,6 +24,7 @@ from segml.app.value import add_btyd, set_value_cut
 from segml.config import Config
 from segml.errors import SegmlConfigError
 from segml.model import TierPredictor
+from segml.model.compiled import lightgbm_only
 from segml.model.predictor import COLD_START, HISTORY
 from segml.model.value_ranker import ValueRanker
 from segml.pipeline import SegmlPipeline
@@ -109,6 +110,9 @@ def _from_btyd(err: BaseException) -> bool:
     return any(any(p in f.filename.replace("\\", "/") for p in places) for f in frames)
 
 
+# the run's own scoring never reads a compiled forest another process cached:
+# it differs from LightGBM in the last bits, enough to move a tier cut-off
+@lightgbm_only()
 def _fit_everything(
     cfg: Config, tables: Tables, step: Callable[[str], None]
 ) -> FitOutcome:

@@ -550,13 +550,20 @@ def test_builds_with_several_threads_agree_to_the_last_bits():
     crm = make_crm(300, seed=3)
     tx = crm.transactions
     as_of = tx["ts"].max()
-    first = build_features(tx, crm.customers, crm.events, as_of=as_of)
-    again = build_features(tx, crm.customers, crm.events, as_of=as_of)
-    pd.testing.assert_frame_equal(first, again, check_exact=False, rtol=1e-12)
-    one = build_features(
-        tx, crm.customers, crm.events, as_of=as_of, engine_settings={"threads": 1}
+    two = {"threads": 2}  # the default is one thread, bit-for-bit reproducible
+    first = build_features(
+        tx, crm.customers, crm.events, as_of=as_of, engine_settings=two
     )
+    again = build_features(
+        tx, crm.customers, crm.events, as_of=as_of, engine_settings=two
+    )
+    pd.testing.assert_frame_equal(first, again, check_exact=False, rtol=1e-12)
+    one = build_features(tx, crm.customers, crm.events, as_of=as_of)
     pd.testing.assert_frame_equal(first, one, check_exact=False, rtol=1e-12)
+    # one thread: the same bits every time
+    pd.testing.assert_frame_equal(
+        one, build_features(tx, crm.customers, crm.events, as_of=as_of)
+    )
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r != "engine-canonical"])
