@@ -219,12 +219,21 @@ def test_tiers_option_errors(files_config, tmp_path, args, fragments):
     one_error_line(result, *fragments)
 
 
-def test_tiers_before_the_first_transaction(files_config, tmp_path):
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tiers", "--period", "month", "--out", "t.csv"],
+        ["tiers", "--out", "t.csv"],  # was: every customer C, value 0, exit 0
+        ["segments", "--out", "s.csv"],
+    ],
+)
+def test_before_the_first_transaction(files_config, tmp_path, args):
+    *head, out = args
     result = run(
-        "tiers", "--config", files_config, "--as-of", "2023-12-31", "--period",
-        "month", "--out", tmp_path / "t.csv",
-    )  # fmt: skip
+        *head, str(tmp_path / out), "--config", files_config, "--as-of", "2023-12-31"
+    )
     one_error_line(result, "is before the first transaction")
+    assert not (tmp_path / out).exists()
 
 
 @pytest.mark.parametrize(
