@@ -265,7 +265,6 @@ ENGINE_GAPS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="engine scan differs; fix in engine.py")
 @pytest.mark.parametrize("case", list(ENGINE_GAPS))
 def test_engine_scan_agrees_with_the_readers(case, tmp_path):
     cells, expected = ENGINE_GAPS[case]
@@ -293,7 +292,6 @@ def test_engine_scan_agrees_with_the_readers(case, tmp_path):
         pd.testing.assert_frame_equal(scanned, reference)
 
 
-@pytest.mark.xfail(strict=True, reason="engine scan differs; fix in engine.py")
 def test_engine_scan_reads_an_iso_column_under_another_tables_format(tmp_path):
     """``data.ts_format`` is one format for every table; the readers read a
     column it fits nowhere as ISO 8601 when every value is."""
@@ -379,7 +377,6 @@ FILE_GAPS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="engine scan differs; fix in engine.py")
 @pytest.mark.parametrize("case", list(FILE_GAPS))
 def test_engine_scan_refuses_what_the_readers_refuse(case, tmp_path):
     name, content = FILE_GAPS[case]
@@ -401,7 +398,6 @@ def test_engine_scan_refuses_what_the_readers_refuse(case, tmp_path):
     assert scanned == reference
 
 
-@pytest.mark.xfail(strict=True, reason="engine scan differs; fix in engine.py")
 def test_engine_scan_with_ts_format_gives_naive_timestamps(tmp_path):
     """The scan returns ``datetime64[us, UTC]`` for a CSV read with
     ``ts_format``; the contract (and every other path) is naive UTC."""
