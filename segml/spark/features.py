@@ -175,7 +175,22 @@ class _ExactEpochCompiler(PySparkCompiler):
 
 
 def _table(con: ibis.BaseBackend, df: Any, table: str) -> ir.Table:
-    """``df`` as a canonical Ibis table of ``con`` (a temporary view)."""
+    """``df`` as a canonical Ibis table of ``con`` (a temporary view), with
+    the value checks and repairs of the data contract.
+
+    The checks are the DuckDB scan's own backend-neutral Ibis code
+    (:mod:`segml.features.engine`): ids stripped and blank/NA-like ids
+    missing, float-written ids without their ``.0``, numbers written as
+    text read with the readers' errors (``"$100"``, true/false), NaN
+    numbers missing, one aggregate for the missing required values, the
+    infinite or too large numbers, the timestamps outside 1900-2200, the
+    returns with a positive amount and the repeated keys (each failure a
+    :class:`~segml.errors.SegmlDataError` naming up to five rows), and exact
+    duplicate order lines dropped with a ``DuplicateRowsWarning``. These are
+    Spark jobs run here, before the features' lazy plan.
+    """
+    from segml.features import engine
+
     spec = _SPECS[table]
     missing = [c for c in spec.required if c not in df.columns]
     if missing:
@@ -189,6 +204,8 @@ def _table(con: ibis.BaseBackend, df: Any, table: str) -> ir.Table:
     df.createOrReplaceTempView(name)
     raw = con.table(name)
     typed = {}
+    checks: list = []
+    needs = engine._text_needs(raw, spec)
     for column, kind in spec.columns.items():
         if column not in raw.columns:
             continue
@@ -201,6 +218,17 @@ def _table(con: ibis.BaseBackend, df: Any, table: str) -> ir.Table:
                 )
             if vt.is_timestamp() and vt.timezone is None:
                 typed[column] = value
-                continue
-        typed[column] = value.cast(_IBIS[kind])
-    return raw.select(**typed)
+            else:
+                typed[column] = value.cast(_IBIS[kind])
+            continue
+        typed[column] = engine._typed(raw, column, kind, spec.name, None, checks, needs)
+    keyed = None
+    if table == "transactions" and "order_id" in typed:
+        keyed = typed["order_id"].notnull()
+    counts = engine._check_values(
+        raw, typed, spec, None, line=typed, keyed=keyed, checks=checks
+    )
+    full = raw.select(**typed)
+    if keyed is not None and counts["_hashes"] < counts["_keyed"]:
+        full = engine._drop_duplicate_lines(full)
+    return full
