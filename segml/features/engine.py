@@ -342,15 +342,26 @@ def _scan(
             raise empty_table_error(spec)
         check_column_names(first, spec, columns)
         header = _read(con.read_csv, str(path), path, spec, all_varchar=True).columns
-        # numbers are read as text too: DuckDB would sniff a column of
-        # True/False as BOOLEAN, and a "$12" would fail inside DuckDB's
-        # sniffer; _typed casts them with the contract's errors
-        text = {
-            columns.get(c, c): "VARCHAR"
-            for c, kind in spec.columns.items()
-            if columns.get(c, c) in header
-        }
-        raw = _read(con.read_csv, str(path), path, spec, types=text or None)
+
+        def csv(kinds: tuple[str, ...]) -> ibis.Table:
+            text = {
+                columns.get(c, c): "VARCHAR"
+                for c, kind in spec.columns.items()
+                if kind in kinds and columns.get(c, c) in header
+            }
+            return _read(con.read_csv, str(path), path, spec, types=text or None)
+
+        try:
+            # numbers as DuckDB sniffs them from the first lines: parsing
+            # them as text in every stage of a build made a 1 M-line CSV
+            # build ~1.7 times slower
+            return _contract(
+                csv(("id", "str", "ts")), spec, columns, ts_format, keep_extra
+            )
+        except duckdb.ConversionException:
+            # a text further down a number column ("$12", "NA", "True" after
+            # numbers): read the numbers as text, with the contract's errors
+            raw = csv(("id", "str", "ts", "float"))
     else:
         raise SegmlDataError(
             spec.name,
@@ -358,6 +369,18 @@ def _scan(
             f"cannot tell the format of {path.name}; use .csv, .tsv, "
             ".parquet or a folder of Parquet files",
         )
+    return _contract(raw, spec, columns, ts_format, keep_extra)
+
+
+def _contract(
+    raw: ibis.Table,
+    spec: TableSpec,
+    columns: Mapping[str, str],
+    ts_format: str | None,
+    keep_extra: bool,
+) -> ibis.Table:
+    """The scanned ``raw`` table renamed, typed and checked (see the module
+    docstring)."""
     unknown = [c for c in columns if c not in spec.columns]
     if unknown:
         raise SegmlDataError(
@@ -589,7 +612,7 @@ def _typed(
     :class:`_Check` to ``checks`` (counted in the one aggregate of
     :func:`_check_values`)."""
     if kind == "ts":
-        return _typed_ts(raw, column, table, ts_format, checks)
+        return _typed_ts(raw, column, table, ts_format, checks, needs)
     if kind == "float":
         return _typed_float(raw, column, table, checks, needs)
     value = raw[column]
@@ -648,7 +671,7 @@ def _text_needs(raw: ibis.Table, spec: TableSpec) -> dict[str, tuple[bool, bool]
     names = [
         c
         for c, kind in spec.columns.items()
-        if kind != "ts" and c in raw.columns and raw[c].type().is_string()
+        if c in raw.columns and raw[c].type().is_string()
     ]
     if not names:
         return {}
@@ -762,6 +785,7 @@ def _typed_ts(
     table: str,
     ts_format: str | None,
     checks: list[_Check],
+    needs: Mapping[str, tuple[bool, bool]],
 ) -> ibis.Value:
     value = raw[column]
     kind = value.type()
@@ -793,8 +817,11 @@ def _typed_ts(
         raise SegmlDataError(
             table, column, f"holds {kind}, not timestamps; pass ts_format= to parse"
         )
-    text = value.strip()
-    text = ibis.ifelse(text.isin(_MARKERS), ibis.null(dt.string), text)
+    padded, blank = needs.get(column, (True, True))
+    text = value.strip() if padded else value
+    if padded or blank:
+        # only then: a strip and a lookup would run again in every stage
+        text = ibis.ifelse(text.isin(_MARKERS), ibis.null(dt.string), text)
     present = text.notnull()
     aware = text.re_search("(?i)" + _TZ_SUFFIX).fill_null(False)
     word = ((text.length() <= 12) & text.lower().isin(_RELATIVE)).fill_null(False)
