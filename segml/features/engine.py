@@ -11,7 +11,11 @@ table with the canonical columns of the data contract:
   and the duplicate-line repair, then is registered with ``ibis.memtable``
   (zero copy for Arrow-backed strings, datetimes and floats);
 * a path is scanned lazily by DuckDB, never loaded whole: the column mapping
-  becomes renames in the expression, and the contract is checked in SQL
+  becomes renames in the expression, cells are read as the pandas readers
+  read them (ids stripped, blank texts and missing-value markers missing,
+  float-written ids without ``.0``, numeric dates in the one day/month order
+  the column allows; these repairs are added to the expression only when a
+  first pass finds something to repair), and the contract is checked in SQL
   (one aggregate counts the empty table, the missing required values and the
   infinite or too large numbers; unparseable values and mixed time zones are
   found the same way), each failure raising
@@ -362,6 +366,10 @@ def _scan(
             # a text further down a number column ("$12", "NA", "True" after
             # numbers): read the numbers as text, with the contract's errors
             raw = csv(("id", "str", "ts", "float"))
+            try:
+                return _contract(raw, spec, columns, ts_format, keep_extra)
+            except duckdb.ConversionException as exc:  # an extra column's
+                raise _unreadable(path, spec, exc) from None
     else:
         raise SegmlDataError(
             spec.name,
