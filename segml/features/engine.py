@@ -368,7 +368,8 @@ def _scan(
             raw = csv(("id", "str", "ts", "float"))
             try:
                 return _contract(raw, spec, columns, ts_format, keep_extra)
-            except duckdb.ConversionException as exc:  # an extra column's
+            except duckdb.ConversionException as exc:
+                # a column outside the contract, sniffed as numbers
                 raise _unreadable(path, spec, exc) from None
     else:
         raise SegmlDataError(
