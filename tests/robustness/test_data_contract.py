@@ -520,11 +520,18 @@ def test_column_mixing_day_first_and_month_first_is_an_error():
 
 @pytest.mark.parametrize("how", ["csv", "parquet"])
 def test_ambiguous_dates_in_a_file_need_ts_format(how, tmp_path):
-    raw = tx_frame(ts=["01/06/2024", "31/12/2024", "02/03/2024"])
+    # every date reads day first or month first: the scan does not guess
+    raw = tx_frame(ts=["01/06/2024", "12/11/2024", "02/03/2024"])
     src = source(raw, how, tmp_path)
     with pytest.raises(SegmlDataError, match="column 'ts'.*pass ts_format"):
         build_features(src, as_of="2025-01-01")
     out = build_features(src, as_of="2025-01-01", ts_format="%d/%m/%Y")
+    assert out["recency_days"].tolist() == [50.0, 305.0]  # Nov 12, Mar 2
+    # one day past 12 settles the column, as the pandas readers decide it
+    settled = source(
+        tx_frame(ts=["01/06/2024", "31/12/2024", "02/03/2024"]), how, tmp_path, "s"
+    )
+    out = build_features(settled, as_of="2025-01-01")
     assert out["recency_days"].tolist() == [1.0, 305.0]  # Dec 31, Mar 2
 
 
