@@ -24,6 +24,7 @@ __all__ = [
     "check_ts_range",
     "coerce_column",
     "missing_error",
+    "number_hint",
     "out_of_range",
     "out_of_range_error",
     "to_naive_utc",
@@ -249,7 +250,7 @@ def _to_float(frame: pd.DataFrame, column: str, table: str) -> pd.Series:
                 table,
                 column,
                 f"{int(bad.sum())} value(s) are not numeric (e.g. {example!r})"
-                + _number_hint(example),
+                + number_hint(example),
                 frame.loc[bad],
             )
     check_range(frame, column, table, out)
@@ -266,7 +267,7 @@ def _booleans(series: pd.Series) -> np.ndarray:
     return np.zeros(len(series), dtype=bool)
 
 
-def _number_hint(example: object) -> str:
+def number_hint(example: object) -> str:
     """What to do about a text that is not a number, when it is a common
     spelling of one (the number is not guessed: "1,234" is 1234 in one
     country and 1.234 in another)."""

@@ -51,10 +51,10 @@ from segml.data.coerce import (
     LAST_TS,
     MISSING_TEXT,
     missing_error,
+    number_hint,
     out_of_range_error,
     ts_range_error,
 )
-from segml.data.coerce import _number_hint as number_hint
 from segml.data.io import csv_header
 from segml.data.schema import MAX_ABS_NUMBER
 from segml.data.validate import (
