@@ -3,6 +3,9 @@ on the run's own out-of-time predictions, and to what MLflow logged."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -126,8 +129,27 @@ def test_predicted_next_to_today(trained, model_report, tables):
     assert per_route.loc["cold_start"].sum() == int((~features["has_history"]).sum())
 
 
-def test_reasons_summarise_shap_contributions(model_report):
-    reasons = model_report.section("model").tables["reasons"]
+@pytest.fixture(scope="module")
+def answered_by_models(trained, small_config, tables):
+    """The run's report with every route answered by its LightGBM model (a
+    route that ships a baseline has no SHAP contributions to summarise)."""
+    pipeline = copy.deepcopy(trained.outcome.pipeline)
+    for route in ("history", "cold_start"):
+        pipeline.predictor.use_fallback(route, None)
+    evidence = dataclasses.replace(
+        ModelEvidence.from_outcome(trained.outcome), pipeline=pipeline
+    )
+    return report_sections(
+        tables.transactions,
+        tables.customers,
+        tables.events,
+        config=small_config,
+        model=evidence,
+    )
+
+
+def test_reasons_summarise_shap_contributions(answered_by_models):
+    reasons = answered_by_models.section("model").tables["reasons"]
     history = reasons.loc[reasons["route"] == "history"]
     assert len(history) > 0
     assert (history["mean_abs_contribution"] > 0).all()
@@ -248,6 +270,13 @@ def test_a_model_without_its_run_still_reports_its_predictions(
         "the model's training run is not known: no out-of-time test",
         "no out-of-time predictions of the run: no calibration",
     ]
-    assert [c.name for c in section.charts] == ["reasons", "predicted_vs_today"]
+    # SHAP reasons only where a route is answered by its model
+    answered = {
+        trained.outcome.pipeline.predictor.route_kind(r)
+        for r in ("history", "cold_start")
+    }
+    shap = ["reasons"] if answered & {"lightgbm", "lightgbm+btyd"} else []
+    assert [c.name for c in section.charts] == [*shap, "predicted_vs_today"]
+    assert "reasons" in section.tables
     customers = int(report.facts["customers"].replace(",", ""))
     assert int(section.tables["predicted_vs_today"].to_numpy().sum()) == customers
