@@ -551,7 +551,8 @@ class TierPredictor(ClassifierMixin, BaseEstimator):
     def route_kind(self, route: str) -> str:
         """What answers ``route``: ``lightgbm`` (``lightgbm+btyd`` for the value
         decision's history route), a fallback's kind (``majority``,
-        ``persistence``, ``logistic``) or ``prior`` (too little data to fit)."""
+        ``persistence``, ``btyd``, ``blend``, ``logistic``) or ``prior`` (too
+        little data to fit)."""
         fallback = getattr(self, "fallbacks_", {}).get(route)
         if fallback is not None:
             return fallback.kind
