@@ -118,9 +118,10 @@ _RELATIVE = ["now", "today", "tomorrow", "yesterday"]
 #: every build gave other last bits (measured: 1 M lines, each 2-thread build
 #: hashed differently, each 1-thread build the same), and training runs were
 #: not reproducible (the same commit and data gave a selection macro-F1 of
-#: 0.7186 in 1 of 10 runs, 0.7213 in the others). On the shared 2-core machine
-#: one thread was not slower (1 M lines: 2.0-2.2 s vs 2.6-3.1 s with DuckDB's
-#: default of 2; 10 M lines: 17.7 / 22.8 s vs 19.6 / 20.8 s).
+#: 0.7186 in 1 of 10 runs, 0.7213 in the others). It costs time: on the idle
+#: 2-core machine the full catalogue of benchmarks/features.py's 1 M lines took
+#: 1.58 s on one thread and 1.35 s on two (medians of 3; under load the two
+#: were within noise). ``engine_settings={"threads": n}`` buys it back.
 DEFAULT_THREADS = 1
 
 
