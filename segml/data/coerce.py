@@ -25,6 +25,7 @@ __all__ = [
     "coerce_column",
     "missing_error",
     "number_hint",
+    "numeric_ts_error",
     "out_of_range",
     "out_of_range_error",
     "to_naive_utc",
@@ -342,6 +343,19 @@ def ts_range_error(
     )
 
 
+def numeric_ts_error(table: str, column: str, rows: pd.DataFrame) -> SegmlDataError:
+    """The error for a timestamp column that holds numbers and no ``ts_format``."""
+    return SegmlDataError(
+        table,
+        column,
+        "holds numbers, not timestamps; pass ts_format= (e.g. "
+        "'%Y%m%d' for numbers such as 20240131); numbers of seconds "
+        "since 1970 must be converted first, e.g. with "
+        "pandas.to_datetime(values, unit='s')",
+        rows,
+    )
+
+
 def _read_ts(
     frame: pd.DataFrame, column: str, table: str, ts_format: str | None
 ) -> pd.Series:
@@ -354,15 +368,7 @@ def _read_ts(
     present = series.notna().to_numpy()
     if pd.api.types.is_numeric_dtype(dtype):
         if ts_format is None:
-            raise SegmlDataError(
-                table,
-                column,
-                "holds numbers, not timestamps; pass ts_format= (e.g. "
-                "'%Y%m%d' for numbers such as 20240131); numbers of seconds "
-                "since 1970 must be converted first, e.g. with "
-                "pandas.to_datetime(values, unit='s')",
-                frame.head(),
-            )
+            raise numeric_ts_error(table, column, frame.head())
         series = series.astype("Int64").astype("str").where(series.notna())
     else:
         series = blank_to_missing(series)

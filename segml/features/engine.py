@@ -52,6 +52,7 @@ from segml.data.coerce import (
     MISSING_TEXT,
     missing_error,
     number_hint,
+    numeric_ts_error,
     out_of_range_error,
     ts_range_error,
 )
@@ -809,15 +810,7 @@ def _typed_ts(
         return value.cast(dt.timestamp)
     if kind.is_numeric() and not kind.is_boolean():
         if ts_format is None:
-            raise SegmlDataError(
-                table,
-                column,
-                "holds numbers, not timestamps; pass ts_format= (e.g. "
-                "'%Y%m%d' for numbers such as 20240131); numbers of seconds "
-                "since 1970 must be converted first, e.g. with "
-                "pandas.to_datetime(values, unit='s')",
-                to_frame(raw.limit(5)),
-            )
+            raise numeric_ts_error(table, column, to_frame(raw.limit(5)))
         number = value
         if kind.is_floating():
             number = ibis.ifelse(value.isnan(), ibis.null(kind), value)
