@@ -121,6 +121,7 @@ def fit_fallbacks(
     reference. A fallback that cannot be fitted is left out with one warning.
     """
     codes = tier_codes(tset.y, tiers)
+    persisted = tier_codes(tset.persistence, tiers)
     history = tset.X["has_history"].to_numpy(dtype=bool)
     k = len(tiers)
     out: dict[str, dict[str, Fallback]] = {HISTORY: {}, COLD_START: {}}
@@ -132,7 +133,7 @@ def fit_fallbacks(
             persistence_column,
             reference_values,
             reference_codes,
-            tier_codes(tset.persistence, tiers)[history],
+            persisted[history],
             codes[history],
             k,
         )
@@ -143,17 +144,18 @@ def fit_fallbacks(
         and "btyd_expected_value" in tset.X.columns
     ):
         fitted, horizon_days, reference = btyd
-        persisted = tier_codes(tset.persistence, tiers)
+        blend = "persistence" in out[HISTORY] and reference_codes is not None
         train_codes = np.empty(len(tset.X), dtype=int)
         blend_train = np.empty(len(tset.X), dtype=int)
         for _, rows in tset.X.groupby("cutoff", sort=False):
             at = tset.X.index.get_indexer(rows.index)
             values = np.nan_to_num(rows["btyd_expected_value"].to_numpy(dtype=float))
             train_codes[at] = codes_of(values)
-            blend_train[at] = blend_codes(
-                [-persisted[at].astype(float), values],
-                np.bincount(persisted[at], minlength=k),
-            )
+            if blend:
+                blend_train[at] = blend_codes(
+                    [-persisted[at].astype(float), values],
+                    np.bincount(persisted[at], minlength=k),
+                )
         out[HISTORY]["btyd"] = BTYDFallback.fit(
             fitted,
             horizon_days,
@@ -163,7 +165,7 @@ def fit_fallbacks(
             codes[history],
             k,
         )
-        if "persistence" in out[HISTORY] and reference_codes is not None:
+        if blend:
             out[HISTORY][BLEND] = BlendFallback.fit(
                 (out[HISTORY]["persistence"], out[HISTORY]["btyd"]),
                 reference,
@@ -339,16 +341,13 @@ def _cutoff_gaps(
     k: int,
 ) -> list[float]:
     """Macro-F1 of ``model`` minus that of ``other`` on each stage's rows
-    (stages of ``sizes`` rows, in order; stages without rows are skipped)."""
-    gaps, start = [], 0
-    for size in sizes:
-        part = slice(start, start + size)
-        start += size
-        if size:
-            gap = macro_f1(truth[part], model[part], k) - macro_f1(
-                truth[part], other[part], k
-            )
-            gaps.append(float(gap[0]))
+    (consecutive stages of ``sizes`` rows, in order)."""
+    gaps = []
+    for part in np.split(np.arange(len(truth)), np.cumsum(sizes)[:-1]):
+        gap = macro_f1(truth[part], model[part], k) - macro_f1(
+            truth[part], other[part], k
+        )
+        gaps.append(float(gap[0]))
     return gaps
 
 
