@@ -115,21 +115,6 @@ def _check_as_of(as_of: str | None) -> None:
         parse_iso(as_of, "--as-of")
 
 
-def _check_as_of_in_data(as_of: str, tables) -> None:
-    """Refuse an --as-of before the first transaction: every customer would be
-    tier C with value 0 (or no customer at all), a wrong answer that looks
-    like one."""
-    from segml.features.asof import to_as_of
-
-    ts = tables.transactions["ts"]
-    first = ts.min()
-    if len(ts) and to_as_of(as_of) < first.normalize():
-        raise SegmlConfigError(
-            f"--as-of {as_of} is before the first transaction "
-            f"({first.date()}): no customer has any value yet"
-        )
-
-
 def _write(frame, out: str) -> None:
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -495,6 +480,7 @@ def tiers(
     margin (month by month when --period is not given).
     """
     from segml.app.tables import load_tables
+    from segml.features.asof import check_not_before_data
     from segml.monitor.descriptive import config_period_tiers
 
     _check_out(out)
@@ -506,7 +492,7 @@ def tiers(
         raise SegmlConfigError("--since needs --period")
     cfg = _config(config_path, overrides)
     tables = load_tables(cfg.data)
-    _check_as_of_in_data(as_of, tables)
+    check_not_before_data(as_of, tables.transactions["ts"])
     result = config_period_tiers(
         cfg, tables, as_of=as_of, period=period, window=window, rule=rule, start=since
     )
@@ -551,13 +537,14 @@ def segments(as_of, kind, config_path, overrides, out) -> None:
     left out.
     """
     from segml.app.tables import load_tables
+    from segml.features.asof import check_not_before_data
     from segml.monitor.descriptive import config_segments
 
     _check_out(out)
     _check_as_of(as_of)
     cfg = _config(config_path, overrides)
     tables = load_tables(cfg.data)
-    _check_as_of_in_data(as_of, tables)
+    check_not_before_data(as_of, tables.transactions["ts"])
     frame, note = config_segments(cfg, tables, as_of=as_of, kind=kind)
     _write(frame, out)
     column = "rfm_segment" if "rfm_segment" in frame.columns else "cluster_name"
@@ -593,6 +580,7 @@ def monitor(model_uri, as_of, config_path, overrides, out, no_mlflow) -> None:
     2 a user error.
     """
     from segml.app.tables import load_tables
+    from segml.features.asof import check_not_before_data
     from segml.monitor.run import monitor_model
     from segml.monitor.tracking import log_monitoring, model_lineage
     from segml.scoring import load_pipeline
@@ -605,7 +593,7 @@ def monitor(model_uri, as_of, config_path, overrides, out, no_mlflow) -> None:
     pipeline = load_pipeline(model_uri)
     lineage = model_lineage(model_uri)
     tables = load_tables(cfg.data)
-    _check_as_of_in_data(as_of, tables)
+    check_not_before_data(as_of, tables.transactions["ts"])
     result = monitor_model(pipeline, tables, cfg, as_of=as_of, model=lineage)
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from segml.errors import SegmlConfigError
 
-__all__ = ["ACCEPTED", "to_as_of"]
+__all__ = ["ACCEPTED", "check_not_before_data", "to_as_of"]
 
 ACCEPTED = (
     "an ISO 8601 date or time such as '2024-06-30', '2024-06-30 12:00' or "
@@ -85,3 +85,31 @@ def to_as_of(as_of: object, *, name: str = "as_of") -> pd.Timestamp:
 
 def _error(value: object, name: str) -> SegmlConfigError:
     return SegmlConfigError(f"{name}={value!r} is not a date: give {ACCEPTED}")
+
+
+def check_not_before_data(
+    as_of: object, ts: pd.Series, *, name: str = "--as-of"
+) -> pd.Timestamp:
+    """``as_of`` as :func:`to_as_of` gives it; a :class:`SegmlConfigError` when
+    it lies before the first timestamp of ``ts`` (no customer has any value
+    yet: every tier would be the last one, a wrong answer that looks like one).
+
+    Examples
+    --------
+    >>> ts = pd.Series(pd.to_datetime(["2024-01-05 10:00", "2024-02-01 09:00"]))
+    >>> check_not_before_data("2024-01-06", ts)
+    Timestamp('2024-01-06 00:00:00')
+    >>> check_not_before_data("2024-01-05", ts)
+    Traceback (most recent call last):
+    ...
+    segml.errors.SegmlConfigError: --as-of 2024-01-05 00:00:00 is before the first ...
+    """
+    end = to_as_of(as_of, name=name)
+    if len(ts):
+        first = to_as_of(ts.min())
+        if end < first:
+            raise SegmlConfigError(
+                f"{name} {end} is before the first transaction ({first}): no "
+                "customer has any value yet"
+            )
+    return end

@@ -19,7 +19,7 @@ import pandas as pd
 
 from segml.config import Config
 from segml.errors import SegmlConfigError
-from segml.features.asof import to_as_of
+from segml.features.asof import check_not_before_data, to_as_of
 from segml.report.descriptive import (
     clusters_section,
     migration_section,
@@ -179,16 +179,10 @@ def report_sections(
     tx = transactions
     if len(tx) == 0:
         raise SegmlConfigError("the transaction log is empty: nothing to report")
-    end = (
-        to_as_of(as_of, name="--as-of")
-        if as_of is not None
-        else to_as_of(tx["ts"].max())
+    end = check_not_before_data(
+        as_of if as_of is not None else tx["ts"].max(), tx["ts"]
     )
     first = to_as_of(tx["ts"].min())
-    if end < first:
-        raise SegmlConfigError(
-            f"--as-of {end} is before the first transaction ({first})"
-        )
     start = max(_first_period(end, period, n_periods), first)
     if compare_to:  # start early enough to hold the period compared with
         try:
