@@ -166,6 +166,17 @@ def outcome(reader, source):
         return ("error", err.table, err.column, rows)
 
 
+def _scan(path: str, **kwargs) -> pd.DataFrame:
+    """The transactions file at ``path`` as the DuckDB scan reads it."""
+    con = engine.connect()
+    try:
+        return engine.to_frame(
+            engine.load_table(con, path, "transactions", **kwargs), con
+        )
+    finally:
+        engine.close(con)
+
+
 def all_outcomes(forms, reader, tmp_path) -> dict[str, object]:
     """Each DataFrame form, plus the CSV and Parquet files of two of them."""
     out = {name: outcome(reader, frame) for name, frame in forms.items()}
@@ -277,14 +288,7 @@ def test_engine_scan_agrees_with_the_readers(case, tmp_path):
         assert reference["ts"].dt.strftime("%Y-%m-%d").tolist() == expected
     else:
         assert reference["customer_id"].tolist() == expected
-    con = engine.connect()
-    try:
-        scanned = outcome(
-            lambda p: engine.to_frame(engine.load_table(con, p, "transactions"), con),
-            str(path),
-        )
-    finally:
-        engine.close(con)
+    scanned = outcome(_scan, str(path))
     if isinstance(reference, tuple):
         assert isinstance(scanned, tuple), "the scan accepts what the readers refuse"
         assert scanned[:3] == reference[:3]
@@ -300,14 +304,7 @@ def test_engine_scan_reads_an_iso_column_under_another_tables_format(tmp_path):
         {"customer_id": ["a", "b"], "ts": TIMES[:2], "amount": [1.0, 2.0]}
     ).to_parquet(path, index=False)
     reference = read_transactions(str(path), ts_format="%d/%m/%Y")
-    con = engine.connect()
-    try:
-        scanned = engine.to_frame(
-            engine.load_table(con, str(path), "transactions", ts_format="%d/%m/%Y"),
-            con,
-        )
-    finally:
-        engine.close(con)
+    scanned = _scan(str(path), ts_format="%d/%m/%Y")
     pd.testing.assert_frame_equal(scanned, reference)
 
 
@@ -384,16 +381,10 @@ def test_engine_scan_refuses_what_the_readers_refuse(case, tmp_path):
     path.write_bytes(content)
     reference = outcome(read_transactions, str(path))
     assert isinstance(reference, tuple)  # the readers refuse it
-    con = engine.connect()
     try:
-        scanned = outcome(
-            lambda p: engine.to_frame(engine.load_table(con, p, "transactions"), con),
-            str(path),
-        )
+        scanned = outcome(_scan, str(path))
     except Exception as exc:  # noqa: BLE001 - any other error is the gap
         scanned = exc
-    finally:
-        engine.close(con)
     assert isinstance(scanned, tuple), scanned
     assert scanned == reference
 
@@ -404,14 +395,7 @@ def test_engine_scan_with_ts_format_gives_naive_timestamps(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("customer_id,ts,amount\na,20240105,1\nb,20240106,2\n")
     reference = read_transactions(str(path), ts_format="%Y%m%d")
-    con = engine.connect()
-    try:
-        scanned = engine.to_frame(
-            engine.load_table(con, str(path), "transactions", ts_format="%Y%m%d"),
-            con,
-        )
-    finally:
-        engine.close(con)
+    scanned = _scan(str(path), ts_format="%Y%m%d")
     pd.testing.assert_frame_equal(scanned, reference)
 
 
